@@ -1,0 +1,7 @@
+//go:build tools
+
+// Keeps the CLI's main package in this module's build list so `go mod tidy` records its
+// dependencies in go.sum.
+package tools
+
+import _ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"

@@ -1,0 +1,176 @@
+// `npm run setup`: installs npm dependencies, builds the pinned Pulumi toolchain and local
+// cluster binaries from Go modules (cached outside the work tree), installs the provider
+// plugins into the toolchain's PULUMI_HOME, and prints TOOLCHAIN_BIN=<dir> as its last line.
+// Idempotent; with everything cached it only hashes a few files and checks a few paths.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { builders, download } from './build.mjs';
+import { cacheRoot, groupKey, groups, readVersions, toolchainDir, toolchainPaths } from './versions.mjs';
+
+const repoDir = dirname(toolchainDir);
+const versions = readVersions();
+const MIN_GO = [1, 26];
+
+class SetupError extends Error {}
+
+function log(message) {
+  process.stderr.write(`setup: ${message}\n`);
+}
+
+function checkGo() {
+  const result = spawnSync('go', ['env', 'GOVERSION'], { encoding: 'utf8' });
+  if (result.error || result.status !== 0) {
+    throw new SetupError(`Go ${MIN_GO.join('.')} or newer is needed to build the Pulumi toolchain, and \`go\` is not on PATH`);
+  }
+  const found = result.stdout.trim();
+  const [major, minor] = (found.match(/^go(\d+)\.(\d+)/) ?? []).slice(1).map(Number);
+  if (!(major > MIN_GO[0] || (major === MIN_GO[0] && minor >= MIN_GO[1]))) {
+    throw new SetupError(`Go ${MIN_GO.join('.')} or newer is needed to build the Pulumi toolchain; found ${found}`);
+  }
+}
+
+function installNpmDependencies() {
+  const marker = join(repoDir, 'node_modules', '.package-lock.json');
+  const lock = join(repoDir, 'package-lock.json');
+  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return;
+  log('installing npm dependencies (npm ci)');
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: repoDir, stdio: ['ignore', 2, 2] });
+}
+
+/** A user who already has a Pulumi CLI names it; its language host must sit next to it. */
+function externalCli() {
+  const cli = process.env.STACKPILOT_PULUMI_CLI;
+  if (!cli) return undefined;
+  const host = join(dirname(cli), 'pulumi-language-nodejs');
+  if (!existsSync(cli) || !existsSync(host)) {
+    throw new SetupError(`STACKPILOT_PULUMI_CLI=${cli}: expected the pulumi binary with pulumi-language-nodejs beside it`);
+  }
+  return { 'pulumi-cli': { bin: { pulumi: cli } }, 'language-host': { bin: { 'pulumi-language-nodejs': host } } };
+}
+
+/** Builds one group into a temporary folder and renames it into place, so a cache entry is always whole. */
+function ensureGroup(group) {
+  const dir = join(cacheRoot(), 'groups', `${group}-${groupKey(group)}`);
+  if (existsSync(dir)) return dir;
+  log(`building ${group} (cached afterwards in ${dir})`);
+  try {
+    download(group);
+  } catch {
+    throw new SetupError(`cannot download the Go modules for ${group}: is the Go module proxy (${goProxy()}) reachable?`);
+  }
+  const tmp = `${dir}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(join(tmp, 'bin'), { recursive: true });
+  mkdirSync(join(tmp, 'plugins'), { recursive: true });
+  const started = Date.now();
+  try {
+    builders[group](tmp);
+  } catch (error) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw new SetupError(`building ${group} failed (see the Go output above): ${error.message.split('\n')[0]}`);
+  }
+  log(`built ${group} in ${Math.round((Date.now() - started) / 1000)} s`);
+  renameOrDiscard(tmp, dir);
+  return dir;
+}
+
+function goProxy() {
+  return spawnSync('go', ['env', 'GOPROXY'], { encoding: 'utf8' }).stdout?.trim() || 'GOPROXY';
+}
+
+/** Another setup may have finished the same folder first; then ours is redundant. */
+function renameOrDiscard(tmp, dir) {
+  mkdirSync(dirname(dir), { recursive: true });
+  try {
+    renameSync(tmp, dir);
+  } catch (error) {
+    if (!existsSync(dir)) throw error;
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+function filesOf(dir) {
+  return existsSync(dir) ? Object.fromEntries(readdirSync(dir).map((name) => [name, join(dir, name)])) : {};
+}
+
+/**
+ * Links every group's binaries into one bin/ and one plugins/ folder (rebuilt if any is
+ * missing). Hard links, not symlinks: the CLI finds its language host next to its own
+ * resolved path, so both must really sit in the same folder.
+ */
+function assemble(paths, built) {
+  const complete = ['bin', 'plugins'].every((kind) => built.every((files) =>
+    Object.entries(files[kind] ?? {}).every(([name, target]) => sameFile(join(paths[kind], name), target))));
+  if (complete) return;
+  const tmp = `${paths.root}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  for (const kind of ['bin', 'plugins']) {
+    mkdirSync(join(tmp, kind), { recursive: true });
+    for (const files of built) {
+      for (const [name, target] of Object.entries(files[kind] ?? {})) linkOrCopy(target, join(tmp, kind, name));
+    }
+  }
+  // The PULUMI_HOME beside them survives a re-link: its plugins are keyed by version.
+  if (existsSync(paths.pulumiHome)) renameSync(paths.pulumiHome, join(tmp, 'pulumi-home'));
+  rmSync(paths.root, { recursive: true, force: true });
+  renameOrDiscard(tmp, paths.root);
+}
+
+function sameFile(a, b) {
+  if (!existsSync(a)) return false;
+  const [x, y] = [statSync(a), statSync(b)];
+  return x.ino === y.ino || (x.size === y.size && x.mtimeMs >= y.mtimeMs);
+}
+
+function linkOrCopy(target, path) {
+  try {
+    linkSync(target, path);
+  } catch {
+    copyFileSync(target, path); // another filesystem (an external CLI): a copy keeps its mode
+  }
+}
+
+function installPlugins(paths) {
+  const env = { ...process.env, PULUMI_HOME: paths.pulumiHome, PULUMI_SKIP_UPDATE_CHECK: 'true' };
+  for (const [name, { version }] of Object.entries(versions.plugins)) {
+    checkNpmVersion(name, version);
+    if (existsSync(join(paths.pulumiHome, 'plugins', `resource-${name}-v${version}`, `pulumi-resource-${name}`))) continue;
+    log(`installing plugin ${name} ${version} into ${paths.pulumiHome}`);
+    execFileSync(join(paths.bin, 'pulumi'),
+      ['plugin', 'install', 'resource', name, version, '--file', join(paths.plugins, `pulumi-resource-${name}`)],
+      { env, stdio: ['ignore', 2, 2] });
+  }
+}
+
+/** The plugin cache matches versions exactly: the npm package must ask for the version we built. */
+function checkNpmVersion(name, version) {
+  const manifest = join(repoDir, 'node_modules', '@pulumi', name, 'package.json');
+  const installed = existsSync(manifest) ? JSON.parse(readFileSync(manifest, 'utf8')).version : 'none';
+  if (installed !== version) {
+    throw new SetupError(`toolchain/versions.json pins the ${name} plugin at ${version}, but npm installed @pulumi/${name} ${installed}`);
+  }
+}
+
+function main() {
+  installNpmDependencies();
+  const external = externalCli();
+  if (groups.some((group) => !external?.[group])) checkGo();
+  const built = groups.map((group) => {
+    if (external?.[group]) return external[group];
+    const dir = ensureGroup(group);
+    return { bin: filesOf(join(dir, 'bin')), plugins: filesOf(join(dir, 'plugins')) };
+  });
+  const paths = toolchainPaths();
+  assemble(paths, built);
+  installPlugins(paths);
+  console.log(`TOOLCHAIN_BIN=${paths.bin}`);
+}
+
+try {
+  main();
+} catch (error) {
+  if (!(error instanceof SetupError)) throw error;
+  log(`error: ${error.message}`);
+  process.exit(1);
+}

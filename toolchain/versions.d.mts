@@ -1,0 +1,15 @@
+// Types for versions.mjs, which stays plain JavaScript so setup runs before npm install.
+export const toolchainDir: string;
+export const groups: string[];
+export interface Versions {
+  pulumi: string;
+  plugins: Record<string, { version: string; module: string; moduleVersion: string }>;
+  kubernetes: string;
+  etcd: string;
+  kwok: string;
+}
+export function readVersions(): Versions;
+export function groupKey(group: string): string;
+export function cacheRoot(env?: NodeJS.ProcessEnv): string;
+export interface ToolchainPaths { root: string; bin: string; plugins: string; pulumiHome: string }
+export function toolchainPaths(env?: NodeJS.ProcessEnv): ToolchainPaths;
