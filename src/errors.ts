@@ -1,0 +1,32 @@
+// Domain errors. Domain code throws these; one handler (app/error-handler.ts) turns them into
+// application/problem+json with the error's stable `code`. Messages must never contain secrets:
+// they are shown to callers as they are.
+
+export abstract class DomainError extends Error {
+  abstract readonly status: number;
+  constructor(readonly code: string, message: string, readonly details: Record<string, unknown> = {}) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class InvalidInputError extends DomainError {
+  readonly status = 400;
+}
+
+export class NotFoundError extends DomainError {
+  readonly status = 404;
+}
+
+export class ConflictError extends DomainError {
+  readonly status = 409;
+}
+
+/** Well-formed but unacceptable, for example an Idempotency-Key reused with another body. */
+export class UnprocessableError extends DomainError {
+  readonly status = 422;
+}
+
+export class UnavailableError extends DomainError {
+  readonly status = 503;
+}

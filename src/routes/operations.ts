@@ -1,0 +1,129 @@
+// Operations: queue one, read it (optionally waiting for its end), list an environment's,
+// cancel one, follow its events (SSE) and read its plain-text log.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { OperationService } from '../operations/operation-service.js';
+import { EnvironmentName, OperationId, OperationPage, OperationRequest, problems } from './schemas.js';
+
+const MAX_PAGE = 100;
+const MAX_WAIT_SECONDS = 60;
+
+export const operationRoutes: FastifyPluginAsyncTypebox<{ operations: OperationService }> = async (app, { operations }) => {
+  app.post('/v1/environments/:env/operations', {
+    schema: {
+      operationId: 'createOperation',
+      tags: ['operations'],
+      summary: 'Queue a preview, update, refresh or destroy of an environment',
+      description: 'Returns at once with the queued operation; follow it with GET /v1/operations/{id}?wait=, '
+        + 'or its event stream. A retry with the same Idempotency-Key returns the first operation.',
+      params: Type.Object({ env: EnvironmentName }),
+      headers: Type.Object({
+        'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7e]+$' })),
+      }),
+      body: OperationRequest,
+      response: {
+        202: Type.Ref('Operation'),
+        ...problems(400, 404, 409, 413, 415, 422, 500),
+      },
+    },
+  }, async (request, reply) => {
+    const { type, scope = 'all', message } = request.body;
+    const { operation, created } = await operations.enqueue(
+      request.params.env, { type, scope, message }, callerOf(request), request.headers['idempotency-key'],
+    );
+    if (!created) reply.header('idempotent-replayed', 'true');
+    return reply.code(202).header('location', `/v1/operations/${operation.id}`).send(operation);
+  });
+
+  app.get('/v1/environments/:env/operations', {
+    schema: {
+      operationId: 'listOperations',
+      tags: ['operations'],
+      summary: "An environment's operations, newest first",
+      params: Type.Object({ env: EnvironmentName }),
+      querystring: Type.Object({
+        limit: Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: 20 }),
+        cursor: Type.Optional(Type.String({ maxLength: 64 })),
+      }, { additionalProperties: false }),
+      response: { 200: OperationPage, ...problems(400, 404, 500) },
+    },
+  }, async (request) => operations.list(request.params.env, request.query.limit, request.query.cursor));
+
+  app.get('/v1/operations/:id', {
+    schema: {
+      operationId: 'getOperation',
+      tags: ['operations'],
+      summary: 'One operation; with ?wait=SECONDS, answers when it ends or the time is up',
+      params: Type.Object({ id: OperationId }),
+      querystring: Type.Object({
+        wait: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_WAIT_SECONDS, description: 'Long-poll up to this many seconds' })),
+      }, { additionalProperties: false }),
+      response: { 200: Type.Ref('Operation'), ...problems(400, 404, 500) },
+    },
+  }, async (request) => {
+    const { wait } = request.query;
+    if (!wait) return operations.get(request.params.id);
+    const closed = new AbortController();
+    request.raw.once('close', () => closed.abort());
+    return operations.waitForEnd(request.params.id, wait, closed.signal);
+  });
+
+  app.post('/v1/operations/:id/cancel', {
+    schema: {
+      operationId: 'cancelOperation',
+      tags: ['operations'],
+      summary: 'Cancel an operation: a queued one leaves the queue, a running one is stopped gracefully',
+      params: Type.Object({ id: OperationId }),
+      response: { 202: Type.Ref('Operation'), ...problems(400, 404, 409, 500) },
+    },
+  }, async (request, reply) => reply.code(202).send(await operations.cancel(request.params.id)));
+
+  app.get('/v1/operations/:id/events', {
+    sse: { kind: 'only' },
+    schema: {
+      operationId: 'streamOperationEvents',
+      tags: ['operations'],
+      summary: "The operation's engine events as Server-Sent Events",
+      description: 'Each event carries its sequence number as the SSE id and the engine event kind as its name '
+        + '(prelude, resourcePre, resOutputs, diagnostic, summary...); the stream ends with a `result` event. '
+        + 'Reconnect with Last-Event-ID (or ?after=) to get the rest with no gap and no duplicate.',
+      params: Type.Object({ id: OperationId }),
+      querystring: Type.Object({
+        after: Type.Optional(Type.Integer({ minimum: 0, description: 'Start after this sequence (Last-Event-ID wins)' })),
+      }, { additionalProperties: false }),
+      headers: Type.Object({ 'last-event-id': Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })) }),
+      response: {
+        200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: Type.String() } } },
+        ...problems(400, 404, 406, 500),
+      },
+    },
+  }, async (request, reply) => {
+    const lastEventId = request.headers['last-event-id'];
+    const after = lastEventId !== undefined ? Number(lastEventId) : request.query.after ?? 0;
+    await operations.get(request.params.id); // a 404 before the stream starts
+    const closed = new AbortController();
+    reply.sse.onClose(() => closed.abort());
+    const stream = operations.events(request.params.id, after, closed.signal);
+    await reply.sse.send((async function* () {
+      for await (const event of stream) yield { id: String(event.sequence), event: event.type, data: event.payload };
+    })());
+  });
+
+  app.get('/v1/operations/:id/log', {
+    schema: {
+      operationId: 'getOperationLog',
+      tags: ['operations'],
+      summary: "The operation's plain-text output, as the CLI printed it",
+      params: Type.Object({ id: OperationId }),
+      response: {
+        200: { description: 'text/plain', content: { 'text/plain': { schema: Type.String() } } },
+        ...problems(400, 404, 500),
+      },
+    },
+  }, async (request, reply) => reply.type('text/plain; charset=utf-8').send(await operations.output(request.params.id)));
+};
+
+/** Until authentication lands, every caller is anonymous. */
+function callerOf(_request: unknown): string {
+  return 'anonymous';
+}

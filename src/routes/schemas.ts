@@ -1,0 +1,83 @@
+// Schemas shared by the routes. Each is at once the validation, the TypeScript type and the
+// OpenAPI component of what it describes.
+import { Type, type Static } from 'typebox';
+import { OPERATION_TYPES, SCOPES } from '../engine/types.js';
+import { STATUSES } from '../operations/operation.js';
+
+export const Problem = Type.Object({
+  type: Type.String({ description: 'A URI naming the kind of problem' }),
+  title: Type.String(),
+  status: Type.Integer(),
+  code: Type.String({ description: 'Stable machine-readable code, for example environment_not_found' }),
+  detail: Type.String(),
+  instance: Type.Optional(Type.String()),
+  requestId: Type.Optional(Type.String()),
+  field: Type.Optional(Type.String({ description: 'For invalid input: the offending field' })),
+}, { $id: 'Problem', additionalProperties: true, description: 'An RFC 9457 problem (application/problem+json)' });
+
+export const EnvironmentName = Type.String({ pattern: '^[a-z][a-z0-9-]{0,62}$', description: 'Environment (= stack) name' });
+export const OperationId = Type.String({ format: 'uuid', description: 'Operation id' });
+
+export const ChangeSummary = Type.Record(Type.String(), Type.Integer(), { description: 'Resources by change kind (create, update, delete, replace, same...)' });
+
+export const Operation = Type.Object({
+  id: OperationId,
+  environment: EnvironmentName,
+  type: Type.Enum(OPERATION_TYPES, { description: 'What the operation does' }),
+  scope: Type.Enum(SCOPES, { description: 'Which layer of the program it touches' }),
+  message: Type.Union([Type.String(), Type.Null()]),
+  status: Type.Enum(STATUSES, { description: 'queued → running → succeeded | failed | cancelled; interrupted when its runner died' }),
+  requestedBy: Type.String(),
+  queuedAt: Type.String({ format: 'date-time' }),
+  startedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  finishedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  cancelRequested: Type.Boolean(),
+  summary: Type.Union([ChangeSummary, Type.Null()]),
+  outputs: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()], { description: 'Stack outputs; secrets are "[secret]"' }),
+  resourceCount: Type.Union([Type.Integer(), Type.Null()]),
+  warnings: Type.Array(Type.String()),
+  error: Type.Union([Type.String(), Type.Null()]),
+  pulumiVersion: Type.Union([Type.String(), Type.Null()]),
+}, { $id: 'Operation', additionalProperties: false });
+
+export const OperationRequest = Type.Object({
+  type: Type.Enum(OPERATION_TYPES, { description: 'preview, update, refresh or destroy' }),
+  scope: Type.Optional(Type.Enum(SCOPES, { description: 'all (default), infrastructure or workloads' })),
+  message: Type.Optional(Type.String({ maxLength: 500, description: 'Recorded with the update in the stack history' })),
+}, { additionalProperties: false });
+export type OperationRequest = Static<typeof OperationRequest>;
+
+export const OperationPage = Type.Object({
+  items: Type.Array(Type.Ref('Operation')),
+  nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as `cursor` for the next page; null on the last' }),
+}, { additionalProperties: false });
+
+export const Environment = Type.Object({
+  name: EnvironmentName,
+  stack: Type.String(),
+  project: Type.String(),
+  status: Type.Enum(['idle', 'running', 'queued'] as const, { description: 'Whether an operation runs now' }),
+  lastOperation: Type.Union([Type.Ref('Operation'), Type.Null()]),
+  lock: Type.Union([Type.Object({
+    operationId: OperationId,
+    requestedBy: Type.String(),
+    since: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  }, { additionalProperties: false }), Type.Null()], { description: 'The running operation that holds the stack' }),
+  resourceCount: Type.Union([Type.Integer(), Type.Null()]),
+  outputs: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()], { description: 'Stack outputs; secrets are "[secret]"' }),
+}, { $id: 'Environment', additionalProperties: false });
+
+const PROBLEM_DESCRIPTIONS: Record<number, string> = {
+  400: 'Invalid input; `field` names it', 401: 'No valid credential', 403: 'Not allowed', 404: 'Not found',
+  406: 'The client does not accept text/event-stream', 409: 'Conflicts with the current state',
+  413: 'Body too large', 415: 'Body is not application/json', 422: 'Idempotency-Key reused with another request',
+  429: 'Rate limited; see Retry-After', 500: 'Something failed; the request id identifies it in the log',
+};
+
+/** The error responses a route can give, by status code: all application/problem+json. */
+export function problems(...codes: number[]): Record<number, unknown> {
+  return Object.fromEntries(codes.map((c) => [c, {
+    description: PROBLEM_DESCRIPTIONS[c] ?? 'Error',
+    content: { 'application/problem+json': { schema: Type.Ref('Problem') } },
+  }]));
+}

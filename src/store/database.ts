@@ -1,0 +1,46 @@
+// Opens SQLite (embedded default) or PostgreSQL (DATABASE_URL) behind one Kysely instance and
+// brings its schema up to date.
+import Sqlite from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvider } from 'kysely';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { migrations, type DialectName } from './migrations.js';
+import type { Database } from './schema.js';
+
+// Times are stored as bigint in PostgreSQL; they fit a JS number for the next 285,000 years.
+pg.types.setTypeParser(pg.types.builtins.INT8, Number);
+
+export interface OpenDatabase {
+  db: Kysely<Database>;
+  dialect: DialectName;
+  close(): Promise<void>;
+}
+
+export async function openDatabase(options: { databaseUrl?: string; dataDir: string }): Promise<OpenDatabase> {
+  const dialect: DialectName = options.databaseUrl ? 'postgres' : 'sqlite';
+  const db = new Kysely<Database>({
+    dialect: options.databaseUrl
+      ? new PostgresDialect({ pool: new pg.Pool({ connectionString: options.databaseUrl, max: 10 }) })
+      : new SqliteDialect({ database: openSqlite(options.dataDir) }),
+  });
+  await migrate(db, dialect);
+  return { db, dialect, close: () => db.destroy() };
+}
+
+function openSqlite(dataDir: string): Sqlite.Database {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const sqlite = new Sqlite(join(dataDir, 'stackpilot.sqlite'));
+  // WAL lets readers (SSE streams, list requests) proceed while the runner writes events;
+  // busy_timeout makes concurrent writers from other processes wait instead of failing.
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('synchronous = NORMAL');
+  return sqlite;
+}
+
+async function migrate(db: Kysely<Database>, dialect: DialectName): Promise<void> {
+  const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
+  const { error } = await new Migrator({ db, provider, migrationTableName: 'stackpilot_migrations', migrationLockTableName: 'stackpilot_migrations_lock' }).migrateToLatest();
+  if (error) throw error;
+}

@@ -1,0 +1,65 @@
+// Schema migrations for both databases, applied in order by Kysely's Migrator at start-up.
+// Append new migrations; never edit one that has shipped.
+import { sql, type Kysely, type Migration } from 'kysely';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+export function migrations(dialect: DialectName): Record<string, Migration> {
+  const bigint = dialect === 'postgres' ? 'bigint' : 'integer';
+  return {
+    '0001_operations': {
+      async up(db: Kysely<any>) {
+        await db.schema.createTable('operations')
+          .addColumn('seq', dialect === 'postgres' ? 'bigserial' : 'integer', (c) =>
+            dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement())
+          .addColumn('id', 'text', (c) => c.notNull().unique())
+          .addColumn('environment', 'text', (c) => c.notNull())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('scope', 'text', (c) => c.notNull())
+          .addColumn('message', 'text')
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('requested_by', 'text', (c) => c.notNull())
+          .addColumn('idempotency_key', 'text')
+          .addColumn('request_hash', 'text')
+          .addColumn('queued_at', bigint, (c) => c.notNull())
+          .addColumn('started_at', bigint)
+          .addColumn('finished_at', bigint)
+          .addColumn('lease_owner', 'text')
+          .addColumn('lease_expires_at', bigint)
+          .addColumn('cancel_requested', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('engine_pid', 'integer')
+          .addColumn('engine_host', 'text')
+          .addColumn('summary', 'text')
+          .addColumn('outputs', 'text')
+          .addColumn('resource_count', 'integer')
+          .addColumn('warnings', 'text')
+          .addColumn('error', 'text')
+          .addColumn('pulumi_version', 'text')
+          .execute();
+        // The rule "one running operation per stack" lives in the database, so it holds across
+        // every service process sharing it: a second claim fails on this index.
+        await db.schema.createIndex('operations_one_running_per_environment').unique()
+          .on('operations').column('environment').where(sql.ref('status'), '=', 'running').execute();
+        await db.schema.createIndex('operations_idempotency_key').unique()
+          .on('operations').column('idempotency_key').where(sql.ref('idempotency_key'), 'is not', null).execute();
+        await db.schema.createIndex('operations_by_environment').on('operations').columns(['environment', 'seq']).execute();
+        await db.schema.createIndex('operations_by_status').on('operations').columns(['status', 'seq']).execute();
+
+        await db.schema.createTable('operation_events')
+          .addColumn('operation_id', 'text', (c) => c.notNull())
+          .addColumn('sequence', 'integer', (c) => c.notNull())
+          .addColumn('event_type', 'text', (c) => c.notNull())
+          .addColumn('payload', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('operation_events_pk', ['operation_id', 'sequence'])
+          .execute();
+
+        await db.schema.createTable('operation_output')
+          .addColumn('operation_id', 'text', (c) => c.notNull())
+          .addColumn('chunk', 'integer', (c) => c.notNull())
+          .addColumn('text', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('operation_output_pk', ['operation_id', 'chunk'])
+          .execute();
+      },
+    },
+  };
+}

@@ -1,0 +1,49 @@
+// Row types of every table, as Kysely sees them. Times are epoch milliseconds (bigint in
+// PostgreSQL, parsed to number by the connection; integer in SQLite).
+import type { Generated } from 'kysely';
+
+export interface OperationsTable {
+  seq: Generated<number>;
+  id: string;
+  environment: string;
+  type: string;
+  scope: string;
+  message: string | null;
+  status: string;
+  requested_by: string;
+  idempotency_key: string | null;
+  request_hash: string | null;
+  queued_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  cancel_requested: Generated<number>;
+  engine_pid: number | null;
+  engine_host: string | null;
+  summary: string | null;
+  outputs: string | null;
+  resource_count: number | null;
+  warnings: string | null;
+  error: string | null;
+  pulumi_version: string | null;
+}
+
+export interface OperationEventsTable {
+  operation_id: string;
+  sequence: number;
+  event_type: string;
+  payload: string;
+}
+
+export interface OperationOutputTable {
+  operation_id: string;
+  chunk: number;
+  text: string;
+}
+
+export interface Database {
+  operations: OperationsTable;
+  operation_events: OperationEventsTable;
+  operation_output: OperationOutputTable;
+}

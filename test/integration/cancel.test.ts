@@ -1,0 +1,59 @@
+// Cancelling: a queued operation leaves the queue without running; a running one is stopped
+// gracefully (one SIGINT) and its stack is usable right after.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DATABASES } from '../support/databases.js';
+import { startTestService, type TestService } from '../support/service.js';
+import { setConfig } from '../support/stack-config.js';
+import { parseSse } from '../support/sse.js';
+
+describe.each(DATABASES)('cancelling operations on %s', (database) => {
+  let service: TestService;
+
+  beforeAll(async () => {
+    service = await startTestService({ database, prepare: (program) => setConfig(program, 'staging', 'sleepMs', '20000') });
+  });
+  afterAll(async () => {
+    await service?.close();
+  });
+
+  const post = async (payload: object) =>
+    (await service.app.inject({ method: 'POST', url: '/v1/environments/staging/operations', payload })).json();
+  const get = async (id: string, wait = 0) => (await service.app.inject({ url: `/v1/operations/${id}?wait=${wait}` })).json();
+
+  async function untilRunning(id: string) {
+    for (let i = 0; i < 200; i++) {
+      const operation = await get(id);
+      if (operation.status !== 'queued') return operation;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error('never started');
+  }
+
+  it('removes a queued operation from the queue and stops a running one gracefully', async () => {
+    const running = await post({ type: 'update' });
+    const queued = await post({ type: 'update' });
+    expect((await untilRunning(running.id)).status).toBe('running');
+
+    const cancelQueued = await service.app.inject({ method: 'POST', url: `/v1/operations/${queued.id}/cancel` });
+    expect(cancelQueued.statusCode).toBe(202);
+    expect(cancelQueued.json()).toMatchObject({ status: 'cancelled', startedAt: null });
+
+    // Let the engine get into the program's 20 s wait, then cancel.
+    await new Promise((r) => setTimeout(r, 2000));
+    const cancelRunning = await service.app.inject({ method: 'POST', url: `/v1/operations/${running.id}/cancel` });
+    expect(cancelRunning.statusCode).toBe(202);
+    expect(cancelRunning.json()).toMatchObject({ status: 'running', cancelRequested: true });
+
+    const ended = await get(running.id, 60);
+    expect(ended).toMatchObject({ status: 'cancelled', error: 'the operation was cancelled' });
+    expect(Date.parse(ended.finishedAt) - Date.parse(ended.startedAt)).toBeLessThan(20_000);
+    expect((await get(queued.id)).startedAt).toBeNull();
+
+    const events = parseSse((await service.app.inject({ url: `/v1/operations/${queued.id}/events` })).body);
+    expect(events).toEqual([{ id: '1', event: 'result', data: expect.stringContaining('"cancelled"') }]);
+
+    // The stack was left unlocked: the next operation runs (a refresh, which skips the slow program).
+    const next = await post({ type: 'refresh' });
+    expect((await get(next.id, 60)).status).toBe('succeeded');
+  });
+});

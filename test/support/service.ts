@@ -1,0 +1,57 @@
+// Starts the real service for a test: a private copy of a fixture project, its own data dir,
+// file:// state backend and database (SQLite or a fresh PostgreSQL database), and a log that
+// the test can search. The engine, the CLI and the databases are all real.
+import { PassThrough } from 'node:stream';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { startService, type Service } from '../../src/service.js';
+import { createPostgresDatabase, type TestDatabase } from './databases.js';
+import { copyProgram, copyProject, type TempProgram } from './programs.js';
+
+export const TEST_PASSPHRASE = 'stackpilot-test-passphrase';
+
+export interface TestService extends Service {
+  program: TempProgram;
+  config: Config;
+  logs: string[];
+  close(): Promise<void>;
+}
+
+export async function startTestService(options: {
+  /** A fixture under test/fixtures/programs, or 'project' for the repository's own program. */
+  fixture?: string;
+  database: 'sqlite' | 'postgres';
+  config?: Partial<Config>;
+  prepare?: (program: TempProgram) => Promise<void> | void;
+}): Promise<TestService> {
+  const program = options.fixture === 'project' ? copyProject() : copyProgram(options.fixture ?? 'service-project');
+  await options.prepare?.(program);
+  let database: TestDatabase | undefined;
+  if (options.database === 'postgres') database = await createPostgresDatabase();
+  const config = loadConfig({ PATH: process.env.PATH }, {
+    dataDir: `${program.dir}/../data`,
+    projectDir: program.dir,
+    stateBackendUrl: program.backendUrl,
+    secretsPassphrase: TEST_PASSPHRASE,
+    databaseUrl: database?.url,
+    logLevel: 'debug',
+    pollMilliseconds: 200,
+    leaseSeconds: 10,
+    ...options.config,
+  });
+  const logs: string[] = [];
+  const sink = new PassThrough();
+  sink.on('data', (chunk: Buffer) => logs.push(...chunk.toString().split('\n').filter(Boolean)));
+  const service = await startService(config, createLogger(config.logLevel, sink));
+  return {
+    ...service,
+    program,
+    config,
+    logs,
+    async close() {
+      await service.stop(1000);
+      await database?.drop();
+      program.remove();
+    },
+  };
+}

@@ -1,0 +1,27 @@
+// Writes stack configuration the way an operator would, with the real CLI. Secret values go
+// through stdin, never argv.
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { toolchainPaths } from '../../toolchain/versions.mjs';
+import { pulumiEnv } from '../../src/engine/pulumi-env.js';
+import type { TempProgram } from './programs.js';
+import { TEST_PASSPHRASE } from './service.js';
+
+function pulumi(program: TempProgram, args: string[], input?: string): Promise<string> {
+  const env = pulumiEnv({ backendUrl: program.backendUrl, passphrase: TEST_PASSPHRASE, path: process.env.PATH ?? '' });
+  return new Promise((resolve, reject) => {
+    const child = execFile(join(toolchainPaths().bin, 'pulumi'), [...args, '--non-interactive'], { cwd: program.dir, env }, (error, stdout, stderr) =>
+      error ? reject(new Error(`pulumi ${args[0]} failed: ${stderr}`)) : resolve(stdout));
+    child.stdin?.end(input ?? '');
+  });
+}
+
+export async function setSecretConfig(program: TempProgram, stack: string, key: string, value: string): Promise<void> {
+  await pulumi(program, ['stack', 'init', stack]).catch(() => undefined); // already there is fine
+  await pulumi(program, ['config', 'set', '--secret', '--stack', stack, key], value);
+}
+
+export async function setConfig(program: TempProgram, stack: string, key: string, value: string): Promise<void> {
+  await pulumi(program, ['stack', 'init', stack]).catch(() => undefined);
+  await pulumi(program, ['config', 'set', '--stack', stack, key, value]);
+}
