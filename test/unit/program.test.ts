@@ -152,3 +152,9 @@ describe('the TORONTO AI TEAM AGENT program, with mocks', () => {
     expect(sizing('staging')).toEqual(sizing('production'));
   });
 });
+
+describe('the committed stack files', () => {
+  it.each(ENVIRONMENTS)('%s carries no encryption salt: that belongs to one installation’s passphrase', (env) => {
+    expect(readFileSync(join(repoDir, 'stacks', `Pulumi.${env}.yaml`), 'utf8')).not.toMatch(/^encryptionsalt:/m);
+  });
+});
