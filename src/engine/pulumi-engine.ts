@@ -2,10 +2,9 @@
 // environment, created once, all running the project on disk (workDir): each operation gets
 // its own CLI and Node processes, and selecting a stack for one environment never disturbs
 // another's.
-import {
-  LocalWorkspace, PulumiCommand, type EngineEvent as PulumiEvent, type OutputMap, type Stack,
-} from '@pulumi/pulumi/automation/index.js';
-import { EngineFailure, type Engine, type EngineResult, type EngineRunRequest, type PendingOperation, type ChangeSummary } from './types.js';
+import { LocalWorkspace, PulumiCommand, type EngineEvent as PulumiEvent, type Stack } from '@pulumi/pulumi/automation/index.js';
+import { runStackCommand } from './cli-run.js';
+import { EngineFailure, type ChangeSummary, type Engine, type EngineResult, type EngineRunRequest, type OperationType, type PendingOperation } from './types.js';
 import { OPERATION_ENV } from './engine-processes.js';
 import { toEngineFailure } from './engine-errors.js';
 import { scopeTargets } from './scope-targets.js';
@@ -19,6 +18,30 @@ export interface PulumiEngineOptions {
 }
 
 const SECRET = '[secret]';
+
+const COMMANDS: Record<OperationType, string[]> = {
+  preview: ['preview'],
+  update: ['up', '--yes', '--skip-preview'],
+  refresh: ['refresh', '--yes', '--skip-preview'],
+  destroy: ['destroy', '--yes', '--skip-preview'],
+};
+
+/**
+ * What an operation tells about the stack afterwards, from its events alone: a preview
+ * changes nothing; an update reports the stack's outputs; a full destroy leaves nothing.
+ */
+function resultOf(request: EngineRunRequest, summary: ChangeSummary, outputs: Record<string, unknown> | undefined): EngineResult {
+  switch (request.type) {
+    case 'preview':
+      return { summary, outputs: null, resourceCount: null };
+    case 'update':
+      return { summary, outputs: redactState(outputs ?? {}) as Record<string, unknown>, resourceCount: countAfter(summary) };
+    case 'refresh':
+      return { summary, outputs: null, resourceCount: countAfter(summary) };
+    case 'destroy':
+      return request.scope === 'all' ? { summary, outputs: {}, resourceCount: 0 } : { summary, outputs: null, resourceCount: countAfter(summary) };
+  }
+}
 
 export class PulumiEngine implements Engine {
   private readonly stacks = new Map<string, Stack>();
@@ -49,34 +72,16 @@ export class PulumiEngine implements Engine {
     // Only one operation runs per environment at a time (the database says so), so this
     // workspace's variables belong to this operation until it ends.
     stack.workspace.envVars[OPERATION_ENV] = request.operationId;
-    const common = {
-      onEvent: (event: PulumiEvent) => request.onEvent(toEngineEvent(event)),
-      onOutput: request.onOutput,
-      signal: request.signal,
-      color: 'never' as const,
-      message: request.message,
-      target: scopeTargets(request.scope, request.environment, this.project),
-    };
+    const args = [...COMMANDS[request.type], '--color', 'never'];
+    if (request.message) args.push('--message', request.message);
+    for (const target of scopeTargets(request.scope, request.environment, this.project) ?? []) args.push('--target', target);
     try {
-      switch (request.type) {
-        case 'preview': {
-          const result = await stack.preview(common);
-          return { summary: result.changeSummary as ChangeSummary, ...(await this.snapshot(request.environment)) };
-        }
-        case 'update': {
-          const result = await stack.up({ ...common, showSecrets: false });
-          const summary = result.summary.resourceChanges as ChangeSummary;
-          return { summary, outputs: redactOutputs(result.outputs), resourceCount: countAfter(summary) };
-        }
-        case 'refresh': {
-          const result = await stack.refresh({ ...common, showSecrets: false });
-          return { summary: result.summary.resourceChanges as ChangeSummary, ...(await this.snapshot(request.environment)) };
-        }
-        case 'destroy': {
-          const result = await stack.destroy({ ...common, showSecrets: false });
-          return { summary: result.summary.resourceChanges as ChangeSummary, ...(await this.snapshot(request.environment)) };
-        }
-      }
+      const { summary, outputs } = await runStackCommand(stack, args, {
+        onEvent: (event) => request.onEvent(toEngineEvent(event)),
+        onOutput: request.onOutput,
+        signal: request.signal,
+      });
+      return resultOf(request, summary, outputs);
     } catch (error) {
       throw toEngineFailure(error, request.signal.aborted);
     } finally {
@@ -92,13 +97,6 @@ export class PulumiEngine implements Engine {
 
   async clearLock(environment: string): Promise<void> {
     await this.stackOf(environment).cancel();
-  }
-
-  async snapshot(environment: string): Promise<{ outputs: Record<string, unknown>; resourceCount: number }> {
-    const state = await this.stackOf(environment).exportStack();
-    const resources = (state.deployment?.resources ?? []) as Array<{ type: string; outputs?: Record<string, unknown> }>;
-    const root = resources.find((r) => r.type === 'pulumi:pulumi:Stack');
-    return { outputs: redactState(root?.outputs ?? {}) as Record<string, unknown>, resourceCount: resources.length };
   }
 
   async reachable(): Promise<boolean> {
@@ -124,12 +122,8 @@ function toEngineEvent(event: PulumiEvent): { type: string; payload: unknown } {
   return { type: key.replace(/Event$/, ''), payload: (event as unknown as Record<string, unknown>)[key] };
 }
 
-/** stack.outputs() returns secrets in plaintext, flagged; they never leave this module. */
-function redactOutputs(outputs: OutputMap): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(outputs).map(([k, o]) => [k, o.secret ? SECRET : o.value]));
-}
-
-// In exported state a secret is an object carrying this signature key, with ciphertext.
+// In exported state a secret is an object carrying this signature key, with ciphertext; engine
+// events already show "[secret]", and are passed through this too in case a value slips by.
 const SECRET_SIG = '4dabf18193072939515e22adb298388d';
 
 function redactState(value: unknown): unknown {

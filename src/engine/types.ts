@@ -30,10 +30,10 @@ export interface EngineRunRequest {
 
 export interface EngineResult {
   summary: ChangeSummary;
-  /** Stack outputs with every secret replaced by "[secret]". */
-  outputs: Record<string, unknown>;
-  /** Resources in the stack's state after the operation. */
-  resourceCount: number;
+  /** Stack outputs with every secret replaced by "[secret]"; null when the operation did not read them. */
+  outputs: Record<string, unknown> | null;
+  /** Resources in the stack's state after the operation; null when it changed none (preview). */
+  resourceCount: number | null;
 }
 
 export type EngineFailureReason = 'locked' | 'cancelled' | 'plugin_missing' | 'program_failed' | 'engine_failed';
@@ -60,7 +60,5 @@ export interface Engine {
   pendingOperations(environment: string): Promise<PendingOperation[]>;
   /** Removes the stack's lock (DIY backends: its lock files). */
   clearLock(environment: string): Promise<void>;
-  /** Current outputs (secrets redacted) and resource count, read from the state. */
-  snapshot(environment: string): Promise<{ outputs: Record<string, unknown>; resourceCount: number }>;
   reachable(): Promise<boolean>;
 }

@@ -36,8 +36,9 @@ export class OperationRunner {
       log.info({ why }, 'cancelling operation');
       abort.abort();
     };
-    stop.addEventListener('abort', () => cancel('service shutting down'), { once: true });
-    if (stop.aborted) cancel('service shutting down');
+    const onStop = () => cancel('service shutting down');
+    stop.addEventListener('abort', onStop, { once: true });
+    if (stop.aborted) onStop();
 
     let leaseLost = false;
     const heartbeat = setInterval(async () => {
@@ -80,6 +81,7 @@ export class OperationRunner {
         : { status: 'failed', error: `${failure.reason}: ${failure.message}` };
     } finally {
       clearInterval(heartbeat);
+      stop.removeEventListener('abort', onStop);
       await recorder.flush();
     }
     if (leaseLost) {
