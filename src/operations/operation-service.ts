@@ -3,7 +3,8 @@
 import type { OperationType, Scope } from '../engine/types.js';
 import type { EnvironmentCatalog } from '../environments/environment-catalog.js';
 import { NotFoundError } from '../errors.js';
-import { RESULT_EVENT, type OperationStore, type Page } from '../store/operation-store.js';
+import { RESULT_EVENT, type OperationStore } from '../store/operation-store.js';
+import { FinishedOperationCache } from './finished-operation-cache.js';
 import type { OperationSignals } from './operation-signals.js';
 import { isFinished, type Operation, type OperationEvent } from './operation.js';
 
@@ -20,6 +21,8 @@ export interface OperationServiceOptions {
 }
 
 export class OperationService {
+  private readonly finished = new FinishedOperationCache();
+
   constructor(
     private readonly store: OperationStore,
     private readonly catalog: EnvironmentCatalog,
@@ -40,9 +43,27 @@ export class OperationService {
     return operation;
   }
 
-  async list(environment: string, limit: number, cursor?: string): Promise<Page<Operation>> {
+  /** The environment an operation acts on, or undefined for an unknown id. */
+  async environmentOf(id: string): Promise<string | undefined> {
+    return (await this.store.get(id))?.environment;
+  }
+
+  /**
+   * A page of an environment's operations, newest first, already as JSON: finished operations
+   * come from the cache, only the others (and ones not seen yet) are read and serialised.
+   */
+  async listJson(environment: string, limit: number, cursor?: string): Promise<string> {
     this.catalog.require(environment);
-    return this.store.list(environment, limit, cursor);
+    const page = await this.store.listIds(environment, limit, cursor);
+    const missing = page.ids.filter((id) => this.finished.get(id) === undefined);
+    const fresh = new Map<string, string>();
+    for (const operation of await this.store.getMany(missing)) {
+      const json = JSON.stringify(operation);
+      fresh.set(operation.id, json);
+      if (isFinished(operation.status)) this.finished.set(operation.id, json);
+    }
+    const items = page.ids.map((id) => this.finished.get(id) ?? fresh.get(id)).filter((json) => json !== undefined);
+    return `{"items":[${items.join(',')}],"nextCursor":${JSON.stringify(page.nextCursor)}}`;
   }
 
   async cancel(id: string): Promise<Operation> {

@@ -73,14 +73,20 @@ export class OperationStore {
     return row && toOperation(row);
   }
 
-  /** Newest first; the cursor is opaque to callers. */
-  async list(environment: string, limit: number, cursor?: string): Promise<Page<Operation>> {
-    let query = this.db.selectFrom('operations').selectAll().where('environment', '=', environment);
+  /** A page of ids, newest first: what a listing needs before it knows which rows to read. */
+  async listIds(environment: string, limit: number, cursor?: string): Promise<{ ids: string[]; nextCursor: string | null }> {
+    let query = this.db.selectFrom('operations').select(['seq', 'id']).where('environment', '=', environment);
     if (cursor !== undefined) query = query.where('seq', '<', decodeCursor(cursor));
     const rows = await query.orderBy('seq', 'desc').limit(limit + 1).execute();
     const items = rows.slice(0, limit);
     const last = items.at(-1);
-    return { items: items.map(toOperation), nextCursor: rows.length > limit && last ? encodeCursor(last.seq) : null };
+    return { ids: items.map((r) => r.id), nextCursor: rows.length > limit && last ? encodeCursor(last.seq) : null };
+  }
+
+  async getMany(ids: string[]): Promise<Operation[]> {
+    if (!ids.length) return [];
+    const rows = await this.db.selectFrom('operations').selectAll().where('id', 'in', ids).execute();
+    return rows.map(toOperation);
   }
 
   async latest(environment: string): Promise<Operation | undefined> {
@@ -101,10 +107,10 @@ export class OperationStore {
     return row?.status as OperationStatus | undefined;
   }
 
-  /** The last finished operation that left the stack's outputs and resource count known. */
-  async latestWithState(environment: string): Promise<Operation | undefined> {
+  /** The last operation that learnt `column` (the stack's outputs, or its resource count). */
+  async latestWith(environment: string, column: 'outputs' | 'resource_count'): Promise<Operation | undefined> {
     const row = await this.db.selectFrom('operations').selectAll().where('environment', '=', environment)
-      .where('resource_count', 'is not', null).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+      .where(column, 'is not', null).orderBy('seq', 'desc').limit(1).executeTakeFirst();
     return row && toOperation(row);
   }
 

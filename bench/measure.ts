@@ -1,0 +1,51 @@
+// Small helpers for the benchmark: timing, percentiles, and the real things it drives.
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+export async function time(fn: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await fn();
+  return performance.now() - start;
+}
+
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+}
+
+export const median = (values: number[]) => percentile(values, 50);
+
+export function run(cmd: string, args: string[], options: { cwd: string; env: Record<string, string> }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { ...options, maxBuffer: 64 * 1024 * 1024 }, (error, _stdout, stderr) =>
+      error ? reject(new Error(`${cmd} ${args.join(' ')} failed: ${stderr}`)) : resolve());
+  });
+}
+
+/** Spawns the CLI with --event-log and resolves when its first engine event is written. */
+export function firstCliEvent(pulumi: string, args: string[], options: { cwd: string; env: Record<string, string> }, eventLog: string): Promise<{ first: number; done: Promise<void> }> {
+  rmSync(eventLog, { force: true });
+  const start = performance.now();
+  const child = spawn(pulumi, [...args, '--event-log', eventLog], { ...options, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const done = new Promise<void>((resolve, reject) => child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`pulumi exited ${code}: ${stderr}`)))));
+  return new Promise((resolve, reject) => {
+    const poll = setInterval(() => {
+      if (existsSync(eventLog) && readFileSync(eventLog, 'utf8').includes('\n')) {
+        clearInterval(poll);
+        resolve({ first: performance.now() - start, done });
+      }
+    }, 2);
+    done.catch((error) => {
+      clearInterval(poll);
+      reject(error);
+    });
+  });
+}
+
+export function eventLogPath(dir: string, name: string): string {
+  return join(dir, `${name}.events.jsonl`);
+}

@@ -1,0 +1,173 @@
+// `npm run bench`: every figure measured side by side in one run, printed as one table.
+//   1. an update through the API (POST until the final event) ÷ the same `pulumi up` run directly;
+//   2. four stacks updated in parallel ÷ one alone, with a program whose resources wait on I/O;
+//   3. POST to first streamed event, p50/p99 over 20 runs, next to the CLI's own time to its first event;
+//   4. p99 of listing 50 operations with 100,000 in history, SQLite and PostgreSQL, 50 concurrent
+//      clients, next to a plain Fastify route in the same run.
+import autocannon from 'autocannon';
+import Fastify from 'fastify';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { toolchainPaths } from '../toolchain/versions.mjs';
+import { loadConfig } from '../src/config.js';
+import { pulumiEnv } from '../src/engine/pulumi-env.js';
+import { createLogger } from '../src/logger.js';
+import { startService, type Service } from '../src/service.js';
+import { createPostgresDatabase } from '../test/support/databases.js';
+import { copyProgram, type TempProgram } from '../test/support/programs.js';
+import { newKeyToken } from '../test/support/credentials.js';
+import { setConfig } from '../test/support/stack-config.js';
+import { TEST_PASSPHRASE } from '../test/support/service.js';
+import { eventLogPath, firstCliEvent, median, percentile, run, time } from './measure.js';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const rows: string[][] = [];
+const report = (measure: string, ours: string, reference: string, ratio: string, target: string) => rows.push([measure, ours, reference, ratio, target]);
+const ms = (v: number) => `${Math.round(v)} ms`;
+// Every request carries a real credential: authentication is part of what is measured.
+const KEY = newKeyToken();
+const AUTH = { authorization: `Bearer ${KEY}` };
+
+async function serve(program: TempProgram, extra: Partial<Parameters<typeof loadConfig>[1]> = {}) {
+  const config = loadConfig({ PATH: process.env.PATH }, {
+    dataDir: join(program.dir, '..', 'data'), projectDir: program.dir, stateBackendUrl: program.backendUrl,
+    secretsPassphrase: TEST_PASSPHRASE, logLevel: 'warn', pollMilliseconds: 200, bootstrapAdminKey: KEY,
+    rateLimitPerMinute: 1_000_000, ...extra,
+  });
+  const service = await startService(config, createLogger('warn'));
+  const url = await service.app.listen({ host: '127.0.0.1', port: 0 });
+  return { service, url };
+}
+
+/** POST an operation and read its event stream; resolves at the first event and at the result. */
+async function postAndStream(url: string, env: string, type: string) {
+  const start = performance.now();
+  const created = await fetch(`${url}/v1/environments/${env}/operations`, {
+    method: 'POST', headers: { 'content-type': 'application/json', ...AUTH }, body: JSON.stringify({ type }),
+  });
+  const { id } = (await created.json()) as { id: string };
+  const stream = await fetch(`${url}/v1/operations/${id}/events`, { headers: { accept: 'text/event-stream', ...AUTH } });
+  const reader = stream.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  let first = Number.NaN;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+    if (Number.isNaN(first) && text.includes('\nid: 1\n')) first = performance.now() - start;
+    if (Number.isNaN(first) && text.startsWith('id: 1\n')) first = performance.now() - start;
+    if (text.includes('event: result')) break;
+  }
+  await reader.cancel().catch(() => undefined);
+  if (!text.includes('"status":"succeeded"')) throw new Error(`${type} of ${env} did not succeed:\n${text.slice(-500)}`);
+  return { first, total: performance.now() - start };
+}
+
+async function apiVersusCli() {
+  const program = copyProgram('service-project');
+  const { service, url } = await serve(program);
+  const env = pulumiEnv({ backendUrl: program.backendUrl, passphrase: TEST_PASSPHRASE, path: process.env.PATH ?? '' });
+  const pulumi = join(toolchainPaths().bin, 'pulumi');
+  // As the Automation API runs it: PULUMI_DEBUG_COMMANDS makes the CLI accept --event-log.
+  const cli = { cwd: program.dir, env: { ...env, PULUMI_DEBUG_COMMANDS: 'true' } };
+  try {
+    await postAndStream(url, 'development', 'update'); // create the resources once; every round is a no-change update
+    const api: number[] = [];
+    const direct: number[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      api.push((await postAndStream(url, 'development', 'update')).total);
+      direct.push(await time(() => run(pulumi, ['up', '--yes', '--skip-preview', '--stack', 'development', '--non-interactive'], cli)));
+    }
+    report('1. update via API ÷ `pulumi up` (median of ' + ROUNDS + ')', ms(median(api)), ms(median(direct)), (median(api) / median(direct)).toFixed(2), '≤ 1.05');
+
+    const firstApi: number[] = [];
+    const firstCli: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      firstApi.push((await postAndStream(url, 'testing', 'preview')).first);
+      const { first, done } = await firstCliEvent(pulumi, ['preview', '--stack', 'testing', '--non-interactive'], cli, eventLogPath(program.dir, 'bench'));
+      firstCli.push(first);
+      await done;
+    }
+    report('3. POST → first event, p50', ms(percentile(firstApi, 50)), ms(percentile(firstCli, 50)), `+${ms(percentile(firstApi, 50) - percentile(firstCli, 50))}`, '');
+    report('3. POST → first event, p99', ms(percentile(firstApi, 99)), ms(percentile(firstCli, 99)), `+${ms(percentile(firstApi, 99) - percentile(firstCli, 99))}`, '≤ +300 ms');
+  } finally {
+    await service.stop(1000);
+    program.remove();
+  }
+}
+
+async function parallelStacks() {
+  const program = copyProgram('service-project');
+  const envs = ['development', 'testing', 'staging', 'production'];
+  for (const env of envs) await setConfig(program, env, 'sleepMs', '2000');
+  const { service, url } = await serve(program, { maxParallelOperations: 4 });
+  try {
+    for (const env of envs) await postAndStream(url, env, 'update'); // first run creates; rounds are no-change updates
+    const alone: number[] = [];
+    const four: number[] = [];
+    for (let i = 0; i < Math.max(3, Math.ceil(ROUNDS / 2)); i++) {
+      alone.push((await postAndStream(url, 'development', 'update')).total);
+      four.push(await time(() => Promise.all(envs.map((env) => postAndStream(url, env, 'update')))));
+    }
+    report('2. four stacks in parallel ÷ one alone (2 s I/O wait)', ms(median(four)), ms(median(alone)), (median(four) / median(alone)).toFixed(2), '≤ 1.3');
+  } finally {
+    await service.stop(1000);
+    program.remove();
+  }
+}
+
+async function listing(database: 'sqlite' | 'postgres') {
+  const program = copyProgram('service-project');
+  const pg = database === 'postgres' ? await createPostgresDatabase() : undefined;
+  const { service, url } = await serve(program, { databaseUrl: pg?.url });
+  const plain = Fastify();
+  const page = { items: Array.from({ length: 50 }, (_, i) => ({ id: `op-${i}`, status: 'succeeded', summary: { same: 5 } })), nextCursor: 'x' };
+  plain.get('/plain', async () => page);
+  const plainUrl = await plain.listen({ host: '127.0.0.1', port: 0 });
+  try {
+    await seed(service, 100_000);
+    const load = (target: string) => new Promise<autocannon.Result>((resolve, reject) =>
+      // The load generator runs in a worker thread: on a 2-core machine it must not share the
+      // server's event loop, or it would measure itself.
+      autocannon({ url: target, connections: 50, duration: 5, workers: 1, headers: AUTH }, (error, result) => (error ? reject(error) : resolve(result))));
+    await load(`${url}/v1/environments/development/operations?limit=50`); // warm up
+    const ours = await load(`${url}/v1/environments/development/operations?limit=50`);
+    const bare = await load(`${plainUrl}/plain`);
+    if (ours.non2xx || ours.errors) throw new Error(`listing answered ${ours.non2xx} non-2xx and ${ours.errors} errors`);
+    report(`4. list 50 of 100,000 (${database}), p99, 50 clients`, ms(ours.latency.p99), `${ms(bare.latency.p99)} plain`, `${Math.round(ours.requests.average)} req/s`, '≤ 20 ms');
+  } finally {
+    await plain.close();
+    await service.stop(1000);
+    await pg?.drop();
+    program.remove();
+  }
+}
+
+/** 100,000 finished operations, written straight into the store's table in batches. */
+async function seed(service: Service, count: number) {
+  const envs = ['development', 'testing', 'staging', 'production'];
+  const batch = 1000;
+  for (let start = 0; start < count; start += batch) {
+    await service.database.db.insertInto('operations').values(Array.from({ length: batch }, (_, i) => {
+      const n = start + i;
+      return {
+        id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, environment: envs[n % 4]!, type: 'update', scope: 'all',
+        message: `seeded ${n}`, status: 'succeeded', requested_by: 'bench', idempotency_key: null, request_hash: null,
+        queued_at: n, started_at: n, finished_at: n + 1, summary: JSON.stringify({ same: 5 }), outputs: JSON.stringify({ greeting: 'hello' }),
+        resource_count: 5, warnings: '[]', pulumi_version: '3.274.1',
+      };
+    })).execute();
+  }
+}
+
+await apiVersusCli();
+await parallelStacks();
+await listing('sqlite');
+await listing('postgres');
+
+const header = ['measure', 'Stackpilot', 'reference (same run)', 'ratio / delta', 'target'];
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+console.log([line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n'));
+process.exit(0);
