@@ -9,17 +9,24 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { registerErrorHandling } from './app/error-handler.js';
+import { registerAccessControl, type RateLimitPolicy } from './app/access-control.js';
+import type { AccessService } from './auth/access-service.js';
 import type { EnvironmentService } from './environments/environment-service.js';
 import type { OperationService } from './operations/operation-service.js';
 import { environmentRoutes } from './routes/environments.js';
 import { healthRoutes, type ReadinessChecks } from './routes/health.js';
 import { operationRoutes } from './routes/operations.js';
-import { Environment, Operation, Problem } from './routes/schemas.js';
+import { auditRoutes } from './routes/audit.js';
+import { keyRoutes } from './routes/keys.js';
+import { ANY_CREDENTIAL, ApiKey, Environment, Grant, Operation, Problem } from './routes/schemas.js';
+import { sessionRoutes } from './routes/sessions.js';
 
 export interface AppServices {
   environments: EnvironmentService;
   operations: OperationService;
+  access: AccessService;
   checks: ReadinessChecks;
+  rateLimit: RateLimitPolicy;
 }
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -52,8 +59,17 @@ export async function buildApp(services: AppServices, logger: Logger): Promise<F
       tags: [
         { name: 'environments', description: 'Environments (Pulumi stacks) and their status' },
         { name: 'operations', description: 'Preview, update, refresh and destroy runs' },
+        { name: 'access', description: 'API keys, second factors, sessions and the audit trail' },
         { name: 'health', description: 'Liveness and readiness' },
       ],
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', bearerFormat: 'sp_<id>_<secret>', description: 'An API key: Authorization: Bearer sp_...' },
+          session: { type: 'http', scheme: 'bearer', bearerFormat: 'sps_<token>', description: 'A session from POST /v1/sessions (API key + TOTP code); needed for admin actions and destroy' },
+          oidcToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: "A CI provider's OIDC token, from an issuer in STACKPILOT_OIDC_ISSUERS" },
+        },
+      },
+      security: ANY_CREDENTIAL,
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
@@ -63,11 +79,17 @@ export async function buildApp(services: AppServices, logger: Logger): Promise<F
   app.addSchema(Problem);
   app.addSchema(Operation);
   app.addSchema(Environment);
+  app.addSchema(Grant);
+  app.addSchema(ApiKey);
   registerErrorHandling(app);
+  await registerAccessControl(app, services.access, services.rateLimit);
 
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { config: { access: { public: true } }, schema: { hide: true } }, async () => app.swagger());
   await app.register(healthRoutes, { checks: services.checks });
-  await app.register(environmentRoutes, { environments: services.environments });
+  await app.register(environmentRoutes, { environments: services.environments, access: services.access });
   await app.register(operationRoutes, { operations: services.operations });
+  await app.register(keyRoutes, { access: services.access });
+  await app.register(sessionRoutes, { access: services.access });
+  await app.register(auditRoutes, { access: services.access });
   return app;
 }

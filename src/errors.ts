@@ -30,3 +30,20 @@ export class UnprocessableError extends DomainError {
 export class UnavailableError extends DomainError {
   readonly status = 503;
 }
+
+/** No valid credential: missing, malformed, unknown, expired, revoked or rotated out. */
+export class UnauthorizedError extends DomainError {
+  readonly status = 401;
+}
+
+/** A valid credential without the permission, or without the second factor it needs. */
+export class ForbiddenError extends DomainError {
+  readonly status = 403;
+}
+
+export class TooManyRequestsError extends DomainError {
+  readonly status = 429;
+  constructor(code: string, message: string, readonly retryAfterSeconds: number) {
+    super(code, message, { retryAfterSeconds });
+  }
+}

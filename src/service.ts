@@ -1,11 +1,12 @@
 // The composition root: config → database → engine → domain → app. server.ts runs it;
 // integration tests start it with their own config, against the real engine and databases.
-import { access, constants } from 'node:fs/promises';
+import { access as fileAccess, constants } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { toolchainPaths } from '../toolchain/versions.mjs';
 import { buildApp } from './app.js';
+import { AccessService } from './auth/access-service.js';
 import type { Config } from './config.js';
 import { pulumiEnv } from './engine/pulumi-env.js';
 import { PulumiEngine } from './engine/pulumi-engine.js';
@@ -21,6 +22,7 @@ import { OperationStore } from './store/operation-store.js';
 
 export interface Service {
   app: FastifyInstance;
+  access: AccessService;
   engine: Engine;
   store: OperationStore;
   queue: OperationQueue;
@@ -57,12 +59,24 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     environments: catalog.names, maxParallel: config.maxParallelOperations, leaseMs, pollMs: config.pollMilliseconds,
   });
   const operations = new OperationService(store, catalog, signals, { pollMs: config.pollMilliseconds, onEnqueued: () => queue.kick() });
+  const access = new AccessService(database.db, database.dialect, {
+    passphrase: config.secretsPassphrase,
+    bootstrapAdminKey: config.bootstrapAdminKey,
+    oidcIssuers: config.oidcIssuers,
+    session: { lifetimeSeconds: config.sessionLifetimeSeconds, idleSeconds: config.sessionIdleSeconds },
+    lockout: { maxFailures: config.lockoutMaxFailures, windowSeconds: config.lockoutWindowSeconds },
+  });
+  await access.bootstrap();
+  await access.requireSomeCredential().catch((error: Error) =>
+    logger.error(`refusing to serve the API: ${error.message}`)); // fail closed, and say why
   const app = await buildApp({
     environments: new EnvironmentService(catalog, store),
     operations,
+    access,
+    rateLimit: { max: config.rateLimitPerMinute, windowSeconds: 60 },
     checks: {
       database: async () => (await store.ping(), true),
-      toolchain: async () => (await access(join(toolchain.bin, 'pulumi'), constants.X_OK), true),
+      toolchain: async () => (await fileAccess(join(toolchain.bin, 'pulumi'), constants.X_OK), true),
       stateBackend: () => engine.reachable(),
     },
   }, logger);
@@ -74,7 +88,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     await app.close();
     await database.close();
   })());
-  return { app, engine, store, queue, database, stop };
+  return { app, access, engine, store, queue, database, stop };
 }
 
 /** A file:// backend's folder must exist before the CLI logs into it. */

@@ -2,7 +2,7 @@
 // Domain errors carry their own status and code; validation and parser errors are named here;
 // anything else is a 500 that says only that something failed, plus the request id.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { DomainError } from '../errors.js';
+import { DomainError, TooManyRequestsError, UnauthorizedError } from '../errors.js';
 
 interface ProblemBody {
   type: string;
@@ -48,6 +48,8 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, status
 
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof TooManyRequestsError) reply.header('retry-after', String(error.retryAfterSeconds));
+    if (error instanceof UnauthorizedError) reply.header('www-authenticate', 'Bearer realm="stackpilot"');
     if (error instanceof DomainError) {
       return sendProblem(reply, request, error.status, error.code, error.message, error.details);
     }

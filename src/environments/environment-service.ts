@@ -1,6 +1,6 @@
 // Each environment's status as the API shows it: its last operation, who holds its lock,
 // and what its stack holds (resource count, outputs with secrets redacted) as of the last
-// operation that read the state.
+// operations that learnt them.
 import type { OperationStore } from '../store/operation-store.js';
 import type { Operation } from '../operations/operation.js';
 import type { EnvironmentCatalog } from './environment-catalog.js';
@@ -19,8 +19,8 @@ export interface EnvironmentStatus {
 export class EnvironmentService {
   constructor(private readonly catalog: EnvironmentCatalog, private readonly store: OperationStore) {}
 
-  list(): Promise<EnvironmentStatus[]> {
-    return Promise.all(this.catalog.names.map((name) => this.status(name)));
+  list(visible: (name: string) => boolean = () => true): Promise<EnvironmentStatus[]> {
+    return Promise.all(this.catalog.names.filter(visible).map((name) => this.status(name)));
   }
 
   async get(name: string): Promise<EnvironmentStatus> {
@@ -28,8 +28,9 @@ export class EnvironmentService {
   }
 
   private async status(name: string): Promise<EnvironmentStatus> {
-    const [last, running, withState] = await Promise.all([
-      this.store.latest(name), this.store.running(name), this.store.latestWithState(name),
+    const [last, running, withOutputs, withCount] = await Promise.all([
+      this.store.latest(name), this.store.running(name),
+      this.store.latestWith(name, 'outputs'), this.store.latestWith(name, 'resource_count'),
     ]);
     return {
       name,
@@ -38,8 +39,8 @@ export class EnvironmentService {
       status: running ? 'running' : last?.status === 'queued' ? 'queued' : 'idle',
       lastOperation: last ?? null,
       lock: running ? { operationId: running.id, requestedBy: running.requestedBy, since: running.startedAt } : null,
-      resourceCount: withState?.resourceCount ?? null,
-      outputs: withState?.outputs ?? null,
+      resourceCount: withCount?.resourceCount ?? null,
+      outputs: withOutputs?.outputs ?? null,
     };
   }
 }

@@ -12,14 +12,18 @@ const Checks = Type.Object({ database: Type.Boolean(), toolchain: Type.Boolean()
 
 export const healthRoutes: FastifyPluginAsyncTypebox<{ checks: ReadinessChecks }> = async (app, { checks }) => {
   app.get('/healthz', {
+    config: { access: { public: true } },
     schema: {
+      security: [],
       operationId: 'getHealth', tags: ['health'], summary: 'The process is alive',
       response: { 200: Type.Object({ status: Type.Literal('ok') }) },
     },
   }, async () => ({ status: 'ok' as const }));
 
   app.get('/readyz', {
+    config: { access: { public: true } },
     schema: {
+      security: [],
       operationId: 'getReadiness', tags: ['health'], summary: 'Database, toolchain and state backend are reachable',
       response: {
         200: Type.Object({ status: Type.Literal('ready'), checks: Checks }),

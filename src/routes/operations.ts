@@ -2,15 +2,36 @@
 // cancel one, follow its events (SSE) and read its plain-text log.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import type { FastifyRequest } from 'fastify';
+import { principalOf, type RouteAccess } from '../app/access-control.js';
+import { NotFoundError } from '../errors.js';
 import type { OperationService } from '../operations/operation-service.js';
-import { EnvironmentName, OperationId, OperationPage, OperationRequest, problems } from './schemas.js';
+import { ANY_CREDENTIAL, EnvironmentName, OperationId, OperationPage, OperationRequest, problems } from './schemas.js';
 
 const MAX_PAGE = 100;
 const MAX_WAIT_SECONDS = 60;
 
+const envParam = (request: FastifyRequest) => (request.params as { env: string }).env;
+
 export const operationRoutes: FastifyPluginAsyncTypebox<{ operations: OperationService }> = async (app, { operations }) => {
+  // Routes by operation id act on that operation's environment; a caller who cannot see it
+  // is told the operation does not exist.
+  const onOperation = (permission: 'read' | 'operate'): RouteAccess => ({
+    permission,
+    environment: (request) => operations.environmentOf((request.params as { id: string }).id),
+    hidden: (request) => new NotFoundError('operation_not_found', `no operation with id ${(request.params as { id: string }).id}`),
+  });
+
   app.post('/v1/environments/:env/operations', {
+    config: {
+      access: {
+        // Destroying needs an admin (with a second factor); everything else a deployer.
+        permission: (request) => ((request.body as { type?: string } | undefined)?.type === 'destroy' ? 'destroy' : 'operate'),
+        environment: envParam,
+      },
+    },
     schema: {
+      security: ANY_CREDENTIAL,
       operationId: 'createOperation',
       tags: ['operations'],
       summary: 'Queue a preview, update, refresh or destroy of an environment',
@@ -23,20 +44,22 @@ export const operationRoutes: FastifyPluginAsyncTypebox<{ operations: OperationS
       body: OperationRequest,
       response: {
         202: Type.Ref('Operation'),
-        ...problems(400, 404, 409, 413, 415, 422, 500),
+        ...problems(400, 401, 403, 404, 409, 413, 415, 422, 429, 500),
       },
     },
   }, async (request, reply) => {
     const { type, scope = 'all', message } = request.body;
     const { operation, created } = await operations.enqueue(
-      request.params.env, { type, scope, message }, callerOf(request), request.headers['idempotency-key'],
+      request.params.env, { type, scope, message }, principalOf(request).name, request.headers['idempotency-key'],
     );
     if (!created) reply.header('idempotent-replayed', 'true');
     return reply.code(202).header('location', `/v1/operations/${operation.id}`).send(operation);
   });
 
   app.get('/v1/environments/:env/operations', {
+    config: { access: { permission: 'read', environment: envParam } },
     schema: {
+      security: ANY_CREDENTIAL,
       operationId: 'listOperations',
       tags: ['operations'],
       summary: "An environment's operations, newest first",
@@ -45,12 +68,18 @@ export const operationRoutes: FastifyPluginAsyncTypebox<{ operations: OperationS
         limit: Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: 20 }),
         cursor: Type.Optional(Type.String({ maxLength: 64 })),
       }, { additionalProperties: false }),
-      response: { 200: OperationPage, ...problems(400, 404, 500) },
+      response: { 200: OperationPage, ...problems(400, 401, 403, 404, 429, 500) },
     },
-  }, async (request) => operations.list(request.params.env, request.query.limit, request.query.cursor));
+  }, async (request, reply) => {
+    // Already JSON in the documented shape (see OperationService.listJson): sent as it is.
+    const json = await operations.listJson(request.params.env, request.query.limit, request.query.cursor);
+    return reply.type('application/json; charset=utf-8').send(json as never);
+  });
 
   app.get('/v1/operations/:id', {
+    config: { access: onOperation('read') },
     schema: {
+      security: ANY_CREDENTIAL,
       operationId: 'getOperation',
       tags: ['operations'],
       summary: 'One operation; with ?wait=SECONDS, answers when it ends or the time is up',
@@ -58,7 +87,7 @@ export const operationRoutes: FastifyPluginAsyncTypebox<{ operations: OperationS
       querystring: Type.Object({
         wait: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_WAIT_SECONDS, description: 'Long-poll up to this many seconds' })),
       }, { additionalProperties: false }),
-      response: { 200: Type.Ref('Operation'), ...problems(400, 404, 500) },
+      response: { 200: Type.Ref('Operation'), ...problems(400, 401, 403, 404, 429, 500) },
     },
   }, async (request) => {
     const { wait } = request.query;
@@ -69,18 +98,22 @@ export const operationRoutes: FastifyPluginAsyncTypebox<{ operations: OperationS
   });
 
   app.post('/v1/operations/:id/cancel', {
+    config: { access: onOperation('operate') },
     schema: {
+      security: ANY_CREDENTIAL,
       operationId: 'cancelOperation',
       tags: ['operations'],
       summary: 'Cancel an operation: a queued one leaves the queue, a running one is stopped gracefully',
       params: Type.Object({ id: OperationId }),
-      response: { 202: Type.Ref('Operation'), ...problems(400, 404, 409, 500) },
+      response: { 202: Type.Ref('Operation'), ...problems(400, 401, 403, 404, 409, 429, 500) },
     },
   }, async (request, reply) => reply.code(202).send(await operations.cancel(request.params.id)));
 
   app.get('/v1/operations/:id/events', {
     sse: { kind: 'only' },
+    config: { access: onOperation('read') },
     schema: {
+      security: ANY_CREDENTIAL,
       operationId: 'streamOperationEvents',
       tags: ['operations'],
       summary: "The operation's engine events as Server-Sent Events",
@@ -94,7 +127,7 @@ export const operationRoutes: FastifyPluginAsyncTypebox<{ operations: OperationS
       headers: Type.Object({ 'last-event-id': Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })) }),
       response: {
         200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: Type.String() } } },
-        ...problems(400, 404, 406, 500),
+        ...problems(400, 401, 403, 404, 406, 429, 500),
       },
     },
   }, async (request, reply) => {
@@ -110,20 +143,17 @@ export const operationRoutes: FastifyPluginAsyncTypebox<{ operations: OperationS
   });
 
   app.get('/v1/operations/:id/log', {
+    config: { access: onOperation('read') },
     schema: {
+      security: ANY_CREDENTIAL,
       operationId: 'getOperationLog',
       tags: ['operations'],
       summary: "The operation's plain-text output, as the CLI printed it",
       params: Type.Object({ id: OperationId }),
       response: {
         200: { description: 'text/plain', content: { 'text/plain': { schema: Type.String() } } },
-        ...problems(400, 404, 500),
+        ...problems(400, 401, 403, 404, 429, 500),
       },
     },
   }, async (request, reply) => reply.type('text/plain; charset=utf-8').send(await operations.output(request.params.id)));
 };
-
-/** Until authentication lands, every caller is anonymous. */
-function callerOf(_request: unknown): string {
-  return 'anonymous';
-}

@@ -81,3 +81,29 @@ export function problems(...codes: number[]): Record<number, unknown> {
     content: { 'application/problem+json': { schema: Type.Ref('Problem') } },
   }]));
 }
+
+export const Grant = Type.Object({
+  role: Type.Enum(['viewer', 'deployer', 'admin'], { description: 'viewer reads; deployer previews, updates, refreshes, cancels; admin also destroys and manages keys and audit' }),
+  environments: Type.Union([Type.Literal('*'), Type.Array(EnvironmentName, { minItems: 1, maxItems: 64 })], {
+    description: '"*" for every environment (production only to read), or a list; only a list naming production lets it be changed',
+  }),
+}, { $id: 'Grant', additionalProperties: false });
+
+export const ApiKey = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  name: Type.String(),
+  principal: Type.String(),
+  grants: Type.Array(Type.Ref('Grant')),
+  createdAt: Type.String({ format: 'date-time' }),
+  expiresAt: Type.String({ format: 'date-time' }),
+  lastUsedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  replacedBy: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
+  graceUntil: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'After a rotation: when this key stops working' }),
+}, { $id: 'ApiKey', additionalProperties: false });
+
+/** Who may call: an API key, a session (API key + TOTP) or an OIDC token. */
+export const ANY_CREDENTIAL: Array<Record<string, string[]>> = [{ apiKey: [] }, { session: [] }, { oidcToken: [] }];
+/** Admin routes need the second factor a session carries. */
+export const SESSION_ONLY: Array<Record<string, string[]>> = [{ session: [] }];
+export const KEY_ONLY: Array<Record<string, string[]>> = [{ apiKey: [] }];

@@ -61,5 +61,58 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
           .execute();
       },
     },
+    '0002_access_control': {
+      async up(db: Kysely<any>) {
+        await db.schema.createTable('api_keys')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('prefix', 'text', (c) => c.notNull().unique())
+          .addColumn('hash', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('principal', 'text', (c) => c.notNull())
+          .addColumn('grants', 'text', (c) => c.notNull())
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          .addColumn('expires_at', bigint, (c) => c.notNull())
+          .addColumn('last_used_at', bigint)
+          .addColumn('revoked_at', bigint)
+          .addColumn('replaced_by', 'text')
+          .addColumn('grace_until', bigint)
+          .execute();
+        await db.schema.createTable('totp_enrolments')
+          .addColumn('principal', 'text', (c) => c.primaryKey())
+          .addColumn('secret', 'text', (c) => c.notNull()) // encrypted (AES-256-GCM), never clear text
+          .addColumn('confirmed', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('last_step', bigint, (c) => c.notNull().defaultTo(0))
+          .execute();
+        await db.schema.createTable('sessions')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('hash', 'text', (c) => c.notNull().unique())
+          .addColumn('principal', 'text', (c) => c.notNull())
+          .addColumn('key_id', 'text', (c) => c.notNull())
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          .addColumn('expires_at', bigint, (c) => c.notNull())
+          .addColumn('last_seen_at', bigint, (c) => c.notNull())
+          .addColumn('revoked_at', bigint)
+          .execute();
+        await db.schema.createTable('auth_failures')
+          .addColumn('source', 'text', (c) => c.notNull())
+          .addColumn('at', bigint, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('auth_failures_by_source').on('auth_failures').columns(['source', 'at']).execute();
+        await db.schema.createTable('audit_log')
+          .addColumn('seq', dialect === 'postgres' ? 'bigserial' : 'integer', (c) =>
+            dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement())
+          .addColumn('at', bigint, (c) => c.notNull())
+          .addColumn('principal', 'text', (c) => c.notNull())
+          .addColumn('credential_id', 'text')
+          .addColumn('source', 'text', (c) => c.notNull())
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('target', 'text', (c) => c.notNull())
+          .addColumn('result', 'text', (c) => c.notNull())
+          .addColumn('status', 'integer', (c) => c.notNull())
+          .addColumn('prev_hash', 'text', (c) => c.notNull())
+          .addColumn('hash', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }

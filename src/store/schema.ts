@@ -42,8 +42,65 @@ export interface OperationOutputTable {
   text: string;
 }
 
+export interface ApiKeysTable {
+  id: string;
+  prefix: string;
+  hash: string;
+  name: string;
+  principal: string;
+  grants: string;
+  created_at: number;
+  expires_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+  replaced_by: string | null;
+  grace_until: number | null;
+}
+
+export interface TotpEnrolmentsTable {
+  principal: string;
+  secret: string;
+  confirmed: Generated<number>;
+  last_step: Generated<number>;
+}
+
+export interface SessionsTable {
+  id: string;
+  hash: string;
+  principal: string;
+  key_id: string;
+  created_at: number;
+  expires_at: number;
+  last_seen_at: number;
+  revoked_at: number | null;
+}
+
+export interface AuthFailuresTable {
+  source: string;
+  at: number;
+}
+
+export interface AuditLogTable {
+  seq: Generated<number>;
+  at: number;
+  principal: string;
+  credential_id: string | null;
+  source: string;
+  action: string;
+  target: string;
+  result: string;
+  status: number;
+  prev_hash: string;
+  hash: string;
+}
+
 export interface Database {
   operations: OperationsTable;
   operation_events: OperationEventsTable;
   operation_output: OperationOutputTable;
+  api_keys: ApiKeysTable;
+  totp_enrolments: TotpEnrolmentsTable;
+  sessions: SessionsTable;
+  auth_failures: AuthFailuresTable;
+  audit_log: AuditLogTable;
 }

@@ -40,7 +40,7 @@ describe('bad input', () => {
   ];
 
   it.each(cases)('$name → $status $code', async ({ request, status, code, field }) => {
-    const response = await service.app.inject(request);
+    const response = await service.inject(request);
     expect(response.statusCode).toBe(status);
     expect(response.headers['content-type']).toContain('application/problem+json');
     const problem = response.json();
@@ -50,14 +50,14 @@ describe('bad input', () => {
 
   it('queued nothing and touched no stack for any of them', async () => {
     const listed = await Promise.all(['development', 'testing', 'staging', 'production'].map(async (env) =>
-      (await service.app.inject({ url: `/v1/environments/${env}/operations` })).json().items.length));
+      (await service.inject({ url: `/v1/environments/${env}/operations` })).json().items.length));
     expect(listed).toEqual([0, 0, 0, 0]);
   });
 
   it('answers a finished operation’s cancel with 409', async () => {
-    const { id } = (await service.app.inject({ method: 'POST', url: '/v1/environments/development/operations', payload: { type: 'preview' } })).json();
-    await service.app.inject({ url: `/v1/operations/${id}?wait=60` });
-    const response = await service.app.inject({ method: 'POST', url: `/v1/operations/${id}/cancel` });
+    const { id } = (await service.inject({ method: 'POST', url: '/v1/environments/development/operations', payload: { type: 'preview' } })).json();
+    await service.inject({ url: `/v1/operations/${id}?wait=60` });
+    const response = await service.inject({ method: 'POST', url: `/v1/operations/${id}/cancel` });
     expect(response.statusCode).toBe(409);
     expect(response.json()).toMatchObject({ code: 'operation_finished', status: 409 });
   });

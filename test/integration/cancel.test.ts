@@ -17,8 +17,8 @@ describe.each(DATABASES)('cancelling operations on %s', (database) => {
   });
 
   const post = async (payload: object) =>
-    (await service.app.inject({ method: 'POST', url: '/v1/environments/staging/operations', payload })).json();
-  const get = async (id: string, wait = 0) => (await service.app.inject({ url: `/v1/operations/${id}?wait=${wait}` })).json();
+    (await service.inject({ method: 'POST', url: '/v1/environments/staging/operations', payload })).json();
+  const get = async (id: string, wait = 0) => (await service.inject({ url: `/v1/operations/${id}?wait=${wait}` })).json();
 
   async function untilRunning(id: string) {
     for (let i = 0; i < 200; i++) {
@@ -34,13 +34,13 @@ describe.each(DATABASES)('cancelling operations on %s', (database) => {
     const queued = await post({ type: 'update' });
     expect((await untilRunning(running.id)).status).toBe('running');
 
-    const cancelQueued = await service.app.inject({ method: 'POST', url: `/v1/operations/${queued.id}/cancel` });
+    const cancelQueued = await service.inject({ method: 'POST', url: `/v1/operations/${queued.id}/cancel` });
     expect(cancelQueued.statusCode).toBe(202);
     expect(cancelQueued.json()).toMatchObject({ status: 'cancelled', startedAt: null });
 
     // Let the engine get into the program's 20 s wait, then cancel.
     await new Promise((r) => setTimeout(r, 2000));
-    const cancelRunning = await service.app.inject({ method: 'POST', url: `/v1/operations/${running.id}/cancel` });
+    const cancelRunning = await service.inject({ method: 'POST', url: `/v1/operations/${running.id}/cancel` });
     expect(cancelRunning.statusCode).toBe(202);
     expect(cancelRunning.json()).toMatchObject({ status: 'running', cancelRequested: true });
 
@@ -49,7 +49,7 @@ describe.each(DATABASES)('cancelling operations on %s', (database) => {
     expect(Date.parse(ended.finishedAt) - Date.parse(ended.startedAt)).toBeLessThan(20_000);
     expect((await get(queued.id)).startedAt).toBeNull();
 
-    const events = parseSse((await service.app.inject({ url: `/v1/operations/${queued.id}/events` })).body);
+    const events = parseSse((await service.inject({ url: `/v1/operations/${queued.id}/events` })).body);
     expect(events).toEqual([{ id: '1', event: 'result', data: expect.stringContaining('"cancelled"') }]);
 
     // The stack was left unlocked: the next operation runs (a refresh, which skips the slow program).

@@ -12,6 +12,49 @@ import { TEST_PASSPHRASE } from '../support/service.js';
 import { setConfig } from '../support/stack-config.js';
 import { parseSse } from '../support/sse.js';
 
+describe('graceful shutdown', () => {
+  it('on SIGTERM waits the grace period, then cancels the running operation and leaves no engine process', async () => {
+    const program = copyProgram('service-project');
+    await setConfig(program, 'testing', 'sleepMs', '30000');
+    const service = await spawnService({
+      STACKPILOT_PROJECT_DIR: program.dir,
+      STACKPILOT_DATA_DIR: join(program.dir, '..', 'data'),
+      STACKPILOT_STATE_BACKEND: program.backendUrl,
+      STACKPILOT_SECRETS_PASSPHRASE: TEST_PASSPHRASE,
+      STACKPILOT_SHUTDOWN_GRACE_SECONDS: '2',
+    });
+    try {
+      const { id } = (await api(service, '/v1/environments/testing/operations', { method: 'POST', body: { type: 'update' } })).json();
+      for (let i = 0; (await api(service, `/v1/operations/${id}`)).json().status !== 'running'; i++) {
+        if (i > 100) throw new Error('never started');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await new Promise((r) => setTimeout(r, 2000));
+      const exited = new Promise<number | null>((resolve) => service.child.once('exit', resolve));
+      service.child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(service.logs.join('\n')).toContain('grace period over: cancelling running operations');
+      expect(engineProcesses(id)).toEqual([]);
+
+      // The next process sees the operation cancelled, not interrupted: it ended cleanly.
+      const next = await spawnService({
+        STACKPILOT_PROJECT_DIR: program.dir,
+        STACKPILOT_DATA_DIR: join(program.dir, '..', 'data'),
+        STACKPILOT_STATE_BACKEND: program.backendUrl,
+        STACKPILOT_SECRETS_PASSPHRASE: TEST_PASSPHRASE,
+      });
+      try {
+        expect((await api(next, `/v1/operations/${id}`)).json()).toMatchObject({ status: 'cancelled' });
+      } finally {
+        await next.kill('SIGTERM');
+      }
+    } finally {
+      await service.kill('SIGKILL');
+      program.remove();
+    }
+  });
+});
+
 describe('crash recovery', () => {
   let program: TempProgram;
   let env: Record<string, string>;
@@ -37,9 +80,9 @@ describe('crash recovery', () => {
   it('recovers an operation whose process was killed', async () => {
     const first = await spawnService(env);
     processes.push(first);
-    const { id } = (await api(first.url, '/v1/environments/development/operations', { method: 'POST', body: { type: 'update' } })).json();
-    const queuedBehind = (await api(first.url, '/v1/environments/development/operations', { method: 'POST', body: { type: 'refresh' } })).json();
-    for (let i = 0; (await api(first.url, `/v1/operations/${id}`)).json().status !== 'running'; i++) {
+    const { id } = (await api(first, '/v1/environments/development/operations', { method: 'POST', body: { type: 'update' } })).json();
+    const queuedBehind = (await api(first, '/v1/environments/development/operations', { method: 'POST', body: { type: 'refresh' } })).json();
+    for (let i = 0; (await api(first, `/v1/operations/${id}`)).json().status !== 'running'; i++) {
       if (i > 100) throw new Error('never started');
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -48,13 +91,13 @@ describe('crash recovery', () => {
 
     const second = await spawnService(env);
     processes.push(second);
-    const ended = (await api(second.url, `/v1/operations/${id}?wait=30`)).json();
+    const ended = (await api(second, `/v1/operations/${id}?wait=30`)).json();
     expect(ended).toMatchObject({ status: 'interrupted', error: expect.stringContaining('stopped before it finished') });
-    const events = parseSse((await api(second.url, `/v1/operations/${id}/events`)).body);
+    const events = parseSse((await api(second, `/v1/operations/${id}/events`)).body);
     expect(events.at(-1)).toMatchObject({ event: 'result', data: expect.stringContaining('"interrupted"') });
 
     // The operation queued behind it survived the crash and runs on the stack, unlocked.
-    expect((await api(second.url, `/v1/operations/${queuedBehind.id}?wait=60`)).json()).toMatchObject({ status: 'succeeded' });
+    expect((await api(second, `/v1/operations/${queuedBehind.id}?wait=60`)).json()).toMatchObject({ status: 'succeeded' });
     const log = second.logs.join('\n');
     expect(log).toContain('cleared the stale stack lock');
     // No process of the killed operation is left: our language host exits when its engine
@@ -74,16 +117,16 @@ describe('crash recovery', () => {
     writeFileSync(checkpoint, JSON.stringify(state));
 
     const service = processes.at(-1)!;
-    const interrupted = (await api(service.url, '/v1/environments/development/operations?limit=5')).json().items
+    const interrupted = (await api(service, '/v1/environments/development/operations?limit=5')).json().items
       .find((o: { status: string }) => o.status === 'interrupted');
     expect(interrupted).toBeDefined();
     // The last finished operation on the stack succeeded; a failing one makes the next look.
     await setConfig(program, 'development', 'sleepMs', 'not-a-number');
-    const failed = (await api(service.url, '/v1/environments/development/operations', { method: 'POST', body: { type: 'preview' } })).json();
-    expect((await api(service.url, `/v1/operations/${failed.id}?wait=60`)).json().status).toBe('failed');
+    const failed = (await api(service, '/v1/environments/development/operations', { method: 'POST', body: { type: 'preview' } })).json();
+    expect((await api(service, `/v1/operations/${failed.id}?wait=60`)).json().status).toBe('failed');
     await setConfig(program, 'development', 'sleepMs', '0');
-    const next = (await api(service.url, '/v1/environments/development/operations', { method: 'POST', body: { type: 'preview' } })).json();
-    const done = (await api(service.url, `/v1/operations/${next.id}?wait=60`)).json();
+    const next = (await api(service, '/v1/environments/development/operations', { method: 'POST', body: { type: 'preview' } })).json();
+    const done = (await api(service, `/v1/operations/${next.id}?wait=60`)).json();
     expect(done.warnings).toEqual([expect.stringMatching(/pending creating on urn:pulumi:development::fixture-project::stackpilot:scope:Infrastructure::infrastructure/)]);
   });
 });

@@ -15,13 +15,13 @@ describe('OpenAPI', () => {
   });
 
   it('serves the committed spec at /openapi.json', async () => {
-    const served = (await service.app.inject({ url: '/openapi.json' })).json();
+    const served = (await service.inject({ url: '/openapi.json' })).json();
     const committed = JSON.parse(readFileSync(join(repoDir, 'openapi', 'openapi.json'), 'utf8'));
     expect(served, 'openapi/openapi.json is stale: run `npm run openapi`').toEqual(committed);
   });
 
   it('gives every operation an id and declares its error responses as problem+json', async () => {
-    const spec = (await service.app.inject({ url: '/openapi.json' })).json();
+    const spec = (await service.inject({ url: '/openapi.json' })).json();
     const operations = Object.values(spec.paths as Record<string, Record<string, any>>).flatMap((p) => Object.values(p));
     expect(operations.length).toBeGreaterThanOrEqual(10);
     for (const op of operations) {
@@ -33,14 +33,14 @@ describe('OpenAPI', () => {
   });
 
   it('serves Swagger UI at /docs', async () => {
-    const response = await service.app.inject({ url: '/docs/' });
+    const response = await service.inject({ url: '/docs/' });
     expect(response.statusCode).toBe(200);
     expect(response.body).toContain('swagger');
   });
 
   it('reports readiness of the database, toolchain and state backend', async () => {
-    const response = await service.app.inject({ url: '/readyz' });
+    const response = await service.inject({ url: '/readyz' });
     expect(response.json()).toEqual({ status: 'ready', checks: { database: true, toolchain: true, stateBackend: true } });
-    expect((await service.app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
+    expect((await service.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
   });
 });

@@ -16,8 +16,8 @@ describe.each(DATABASES)('operations API on %s', (database) => {
   });
 
   const post = (env: string, payload: object, headers: Record<string, string> = {}) =>
-    service.app.inject({ method: 'POST', url: `/v1/environments/${env}/operations`, payload, headers });
-  const waitFor = async (id: string) => (await service.app.inject({ url: `/v1/operations/${id}?wait=60` })).json();
+    service.inject({ method: 'POST', url: `/v1/environments/${env}/operations`, payload, headers });
+  const waitFor = async (id: string) => (await service.inject({ url: `/v1/operations/${id}?wait=60` })).json();
 
   it('queues an update, runs it and reports its result, events and log', async () => {
     const created = await post('development', { type: 'update', message: 'first deploy' });
@@ -32,7 +32,7 @@ describe.each(DATABASES)('operations API on %s', (database) => {
     expect(done.outputs).toMatchObject({ greeting: 'hello from development', infraGeneration: '1' });
     expect(Date.parse(done.finishedAt)).toBeGreaterThanOrEqual(Date.parse(done.startedAt));
 
-    const stream = await service.app.inject({ url: `/v1/operations/${operation.id}/events`, headers: { accept: 'text/event-stream' } });
+    const stream = await service.inject({ url: `/v1/operations/${operation.id}/events`, headers: { accept: 'text/event-stream' } });
     expect(stream.statusCode).toBe(200);
     expect(stream.headers['content-type']).toContain('text/event-stream');
     const events = parseSse(stream.body);
@@ -42,11 +42,11 @@ describe.each(DATABASES)('operations API on %s', (database) => {
     expect(events.at(-1)).toMatchObject({ event: 'result' });
     expect(JSON.parse(events.at(-1)!.data)).toMatchObject({ status: 'succeeded', summary: { create: 5 } });
 
-    const log = await service.app.inject({ url: `/v1/operations/${operation.id}/log` });
+    const log = await service.inject({ url: `/v1/operations/${operation.id}/log` });
     expect(log.headers['content-type']).toContain('text/plain');
     expect(log.body).toContain('Updating (development)');
 
-    const env = (await service.app.inject({ url: '/v1/environments/development' })).json();
+    const env = (await service.inject({ url: '/v1/environments/development' })).json();
     expect(env).toMatchObject({ name: 'development', status: 'idle', lock: null, resourceCount: 5, lastOperation: { id: operation.id } });
     expect(env.outputs).toMatchObject({ greeting: 'hello from development' });
   });
@@ -54,9 +54,9 @@ describe.each(DATABASES)('operations API on %s', (database) => {
   it('resumes the event stream after Last-Event-ID with no gap and no duplicate', async () => {
     const { id } = (await post('testing', { type: 'preview' })).json();
     await waitFor(id);
-    const all = parseSse((await service.app.inject({ url: `/v1/operations/${id}/events` })).body);
+    const all = parseSse((await service.inject({ url: `/v1/operations/${id}/events` })).body);
     expect(all.length).toBeGreaterThan(4);
-    const resumed = parseSse((await service.app.inject({ url: `/v1/operations/${id}/events`, headers: { 'last-event-id': '3' } })).body);
+    const resumed = parseSse((await service.inject({ url: `/v1/operations/${id}/events`, headers: { 'last-event-id': '3' } })).body);
     expect(resumed.map((e) => e.id)).toEqual(all.slice(3).map((e) => e.id));
     expect(resumed).toEqual(all.slice(3));
   });
@@ -91,14 +91,14 @@ describe.each(DATABASES)('operations API on %s', (database) => {
     const ids = [];
     for (let i = 0; i < 3; i++) ids.push((await post('testing', { type: 'preview', message: `page ${i}` })).json().id);
     for (const id of ids) await waitFor(id);
-    const page1 = (await service.app.inject({ url: '/v1/environments/testing/operations?limit=2' })).json();
+    const page1 = (await service.inject({ url: '/v1/environments/testing/operations?limit=2' })).json();
     expect(page1.items.map((o: { id: string }) => o.id)).toEqual([ids[2], ids[1]]);
     expect(page1.nextCursor).toEqual(expect.any(String));
-    const page2 = (await service.app.inject({ url: `/v1/environments/testing/operations?limit=2&cursor=${page1.nextCursor}` })).json();
+    const page2 = (await service.inject({ url: `/v1/environments/testing/operations?limit=2&cursor=${page1.nextCursor}` })).json();
     expect(page2.items[0].id).toBe(ids[0]);
-    const tooMany = await service.app.inject({ url: '/v1/environments/testing/operations?limit=1000' });
+    const tooMany = await service.inject({ url: '/v1/environments/testing/operations?limit=1000' });
     expect(tooMany.statusCode).toBe(400);
-    const badCursor = await service.app.inject({ url: '/v1/environments/testing/operations?cursor=bm9wZQ' });
+    const badCursor = await service.inject({ url: '/v1/environments/testing/operations?cursor=bm9wZQ' });
     expect(badCursor.json()).toMatchObject({ status: 400, code: 'invalid_cursor' });
   });
 });

@@ -24,9 +24,9 @@ describe('the TORONTO AI TEAM AGENT program on the local cluster', () => {
   });
 
   async function run(env: LocalEnv, type: string, scope = 'all') {
-    const { id } = (await service.app.inject({ method: 'POST', url: `/v1/environments/${env}/operations`, payload: { type, scope } })).json();
-    const done = (await service.app.inject({ url: `/v1/operations/${id}?wait=60` })).json();
-    const again = done.status === 'running' || done.status === 'queued' ? (await service.app.inject({ url: `/v1/operations/${id}?wait=60` })).json() : done;
+    const { id } = (await service.inject({ method: 'POST', url: `/v1/environments/${env}/operations`, payload: { type, scope } })).json();
+    const done = (await service.inject({ url: `/v1/operations/${id}?wait=60` })).json();
+    const again = done.status === 'running' || done.status === 'queued' ? (await service.inject({ url: `/v1/operations/${id}?wait=60` })).json() : done;
     expect(again.status, `${env} ${type}: ${again.error}`).toBe('succeeded');
     return again;
   }
@@ -56,7 +56,7 @@ describe('the TORONTO AI TEAM AGENT program on the local cluster', () => {
     }));
     const updated = await run('development', 'update', 'workloads');
     expect(updated.summary.update).toBeGreaterThanOrEqual(1);
-    const events = parseSse((await service.app.inject({ url: `/v1/operations/${updated.id}/events` })).body);
+    const events = parseSse((await service.inject({ url: `/v1/operations/${updated.id}/events` })).body);
     const changed = events.filter((e) => e.event === 'resourcePre').map((e) => JSON.parse(e.data).metadata)
       .filter((m: { op: string }) => m.op !== 'same');
     expect(changed.length).toBeGreaterThan(0);

@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES, createPostgresDatabase, type TestDatabase } from '../support/databases.js';
+import { newKeyToken } from '../support/credentials.js';
 import { copyProgram, type TempProgram } from '../support/programs.js';
 import { api, spawnService, type ServiceProcess } from '../support/process.js';
 import { TEST_PASSPHRASE } from '../support/service.js';
@@ -20,8 +21,10 @@ describe.skipIf(!DATABASES.includes('postgres'))('two replicas on PostgreSQL', (
     [database, stateDatabase] = await Promise.all([createPostgresDatabase(), createPostgresDatabase()]);
     const stateUrl = `${stateDatabase.url}?sslmode=disable`;
     for (const env of ['development', 'testing']) await setConfig({ ...program, backendUrl: stateUrl }, env, 'sleepMs', '4000');
+    const key = newKeyToken(); // one admin key, installed by whichever replica starts first
     for (const name of ['a', 'b']) {
       replicas.push(await spawnService({
+        STACKPILOT_BOOTSTRAP_ADMIN_KEY: key,
         STACKPILOT_PROJECT_DIR: program.dir,
         STACKPILOT_DATA_DIR: join(program.dir, '..', `data-${name}`),
         DATABASE_URL: database.url,
@@ -41,10 +44,10 @@ describe.skipIf(!DATABASES.includes('postgres'))('two replicas on PostgreSQL', (
   it('serialises one stack across replicas and runs different stacks in parallel', async () => {
     const [a, b] = replicas as [ServiceProcess, ServiceProcess];
     const submit = async (replica: ServiceProcess, env: string) =>
-      (await api(replica.url, `/v1/environments/${env}/operations`, { method: 'POST', body: { type: 'update' } })).json().id as string;
+      (await api(replica, `/v1/environments/${env}/operations`, { method: 'POST', body: { type: 'update' } })).json().id as string;
     const ids = [await submit(a, 'development'), await submit(b, 'development'), await submit(b, 'testing')];
     const [dev1, dev2, test1] = await Promise.all(ids.map(async (id, i) =>
-      (await api(replicas[i % 2]!.url, `/v1/operations/${id}?wait=60`)).json()));
+      (await api(replicas[i % 2]!, `/v1/operations/${id}?wait=60`)).json()));
     for (const op of [dev1, dev2, test1]) expect(op.status, op.error).toBe('succeeded');
 
     const span = (op: { startedAt: string; finishedAt: string }) => [Date.parse(op.startedAt), Date.parse(op.finishedAt)] as const;

@@ -22,7 +22,7 @@ describe.each(DATABASES)('secrets canary on %s', (database) => {
   });
 
   async function call(request: InjectOptions) {
-    const response = await service.app.inject(request);
+    const response = await service.inject(request);
     seen.push(response.body, JSON.stringify(response.headers));
     return response;
   }

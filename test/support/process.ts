@@ -2,10 +2,13 @@
 // does, for tests about crashes, restarts and several replicas.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { newKeyToken } from './credentials.js';
 import { repoDir } from './programs.js';
 
 export interface ServiceProcess {
   url: string;
+  /** Its bootstrap admin API key. */
+  key: string;
   child: ChildProcess;
   logs: string[];
   /** Ends the process and everything it started (its process group). */
@@ -13,9 +16,10 @@ export interface ServiceProcess {
 }
 
 export async function spawnService(env: Record<string, string>): Promise<ServiceProcess> {
+  const key = env.STACKPILOT_BOOTSTRAP_ADMIN_KEY ?? newKeyToken();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: repoDir,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, STACKPILOT_PORT: '0', STACKPILOT_LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, STACKPILOT_PORT: '0', STACKPILOT_LOG_LEVEL: 'info', STACKPILOT_BOOTSTRAP_ADMIN_KEY: key, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true, // its own process group, so a test can kill it with all its engine processes
   });
@@ -38,6 +42,7 @@ export async function spawnService(env: Record<string, string>): Promise<Service
   });
   return {
     url,
+    key,
     child,
     logs,
     async kill(signal) {
@@ -49,10 +54,11 @@ export async function spawnService(env: Record<string, string>): Promise<Service
   };
 }
 
-export async function api(base: string, path: string, init: { method?: string; body?: unknown } = {}) {
-  const response = await fetch(`${base}${path}`, {
+/** A request to a service process, with its admin key. */
+export async function api(service: ServiceProcess, path: string, init: { method?: string; body?: unknown } = {}) {
+  const response = await fetch(`${service.url}${path}`, {
     method: init.method ?? 'GET',
-    headers: init.body ? { 'content-type': 'application/json' } : {},
+    headers: { authorization: `Bearer ${service.key}`, ...(init.body ? { 'content-type': 'application/json' } : {}) },
     body: init.body ? JSON.stringify(init.body) : undefined,
   });
   const text = await response.text();

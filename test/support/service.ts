@@ -1,10 +1,12 @@
 // Starts the real service for a test: a private copy of a fixture project, its own data dir,
 // file:// state backend and database (SQLite or a fresh PostgreSQL database), and a log that
 // the test can search. The engine, the CLI and the databases are all real.
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { PassThrough } from 'node:stream';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startService, type Service } from '../../src/service.js';
+import { adminSession, newKeyToken } from './credentials.js';
 import { createPostgresDatabase, type TestDatabase } from './databases.js';
 import { copyProgram, copyProject, type TempProgram } from './programs.js';
 
@@ -14,6 +16,13 @@ export interface TestService extends Service {
   program: TempProgram;
   config: Config;
   logs: string[];
+  /** The bootstrap admin API key (no second factor: may operate, not destroy or administer). */
+  adminKey: string;
+  /** An admin session (key + TOTP): may do everything. */
+  adminSession: string;
+  totpSecret: string;
+  /** app.inject with the admin session's credential, unless the request brings its own. */
+  inject(options: InjectOptions | string): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
 
@@ -24,6 +33,7 @@ export async function startTestService(options: {
   config?: Partial<Config>;
   prepare?: (program: TempProgram) => Promise<void> | void;
 }): Promise<TestService> {
+  const adminKey = newKeyToken();
   const program = options.fixture === 'project' ? copyProject() : copyProgram(options.fixture ?? 'service-project');
   await options.prepare?.(program);
   let database: TestDatabase | undefined;
@@ -34,6 +44,8 @@ export async function startTestService(options: {
     stateBackendUrl: program.backendUrl,
     secretsPassphrase: TEST_PASSPHRASE,
     databaseUrl: database?.url,
+    bootstrapAdminKey: adminKey,
+    rateLimitPerMinute: 100_000,
     logLevel: 'debug',
     pollMilliseconds: 200,
     leaseSeconds: 10,
@@ -43,11 +55,19 @@ export async function startTestService(options: {
   const sink = new PassThrough();
   sink.on('data', (chunk: Buffer) => logs.push(...chunk.toString().split('\n').filter(Boolean)));
   const service = await startService(config, createLogger(config.logLevel, sink));
+  const session = await adminSession(service.app, adminKey);
   return {
     ...service,
     program,
     config,
     logs,
+    adminKey,
+    adminSession: session.token,
+    totpSecret: session.totpSecret,
+    inject(request) {
+      const opts = typeof request === 'string' ? { url: request } : request;
+      return service.app.inject({ ...opts, headers: { authorization: `Bearer ${session.token}`, ...opts.headers } });
+    },
     async close() {
       await service.stop(1000);
       await database?.drop();

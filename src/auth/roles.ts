@@ -1,0 +1,46 @@
+// Roles as data. A grant gives a role on some environments ("*" for all of them); a route
+// needs one permission; one function decides. Production can only be changed through a grant
+// that names it: "*" reads it, never changes it.
+
+export const ROLES = ['viewer', 'deployer', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+/**
+ * What a route needs. `admin` covers key management and the audit trail; `authenticated`
+ * only asks for a valid credential (opening a session, rotating one's own key).
+ */
+export type Permission = 'authenticated' | 'read' | 'operate' | 'destroy' | 'admin';
+
+export interface Grant {
+  role: Role;
+  environments: '*' | string[];
+}
+
+const ROLE_PERMISSIONS: Record<Role, readonly Exclude<Permission, 'authenticated'>[]> = {
+  viewer: ['read'],
+  deployer: ['read', 'operate'],
+  admin: ['read', 'operate', 'destroy', 'admin'],
+};
+
+export const PROTECTED_ENVIRONMENT = 'production';
+
+/** Whether these grants allow `permission` on `environment` (undefined: not environment-scoped). */
+export function allows(grants: readonly Grant[], permission: Permission, environment?: string): boolean {
+  if (permission === 'authenticated') return true;
+  return grants.some((grant) => ROLE_PERMISSIONS[grant.role].includes(permission as never) && covers(grant, permission, environment));
+}
+
+function covers(grant: Grant, permission: Permission, environment?: string): boolean {
+  if (environment === undefined) return true;
+  if (grant.environments === '*') return environment !== PROTECTED_ENVIRONMENT || permission === 'read';
+  return grant.environments.includes(environment);
+}
+
+/** Permissions that need a second factor (a session opened with a TOTP code). */
+export function needsSecondFactor(permission: Permission): boolean {
+  return permission === 'admin' || permission === 'destroy';
+}
+
+export function hasRole(grants: readonly Grant[], role: Role): boolean {
+  return grants.some((grant) => grant.role === role);
+}

@@ -1,0 +1,50 @@
+// Sessions: what an API key plus a TOTP code is exchanged for, and the only credential that
+// carries a second factor. A session ends at its absolute lifetime or after an idle timeout,
+// both configurable, whichever comes first.
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { UnauthorizedError } from '../errors.js';
+import type { Database } from '../store/schema.js';
+import { hashKey } from './api-keys.js';
+
+export const SESSION_PATTERN = /^sps_[A-Za-z0-9_-]{43}$/;
+
+export interface SessionPolicy {
+  lifetimeSeconds: number;
+  idleSeconds: number;
+}
+
+export interface Session {
+  id: string;
+  principal: string;
+  keyId: string;
+  expiresAt: string;
+}
+
+export class SessionStore {
+  constructor(private readonly db: Kysely<Database>, private readonly policy: SessionPolicy) {}
+
+  async open(principal: string, keyId: string, now = Date.now()): Promise<{ session: Session; token: string }> {
+    const token = `sps_${randomBytes(32).toString('base64url')}`;
+    const id = randomUUID();
+    const expiresAt = now + this.policy.lifetimeSeconds * 1000;
+    await this.db.insertInto('sessions').values({
+      id, hash: hashKey(token), principal, key_id: keyId, created_at: now, expires_at: expiresAt, last_seen_at: now, revoked_at: null,
+    }).execute();
+    return { session: { id, principal, keyId, expiresAt: new Date(expiresAt).toISOString() }, token };
+  }
+
+  async authenticate(token: string, now = Date.now()): Promise<Session> {
+    const row = await this.db.selectFrom('sessions').selectAll().where('hash', '=', hashKey(token)).executeTakeFirst();
+    if (!row) throw new UnauthorizedError('credential_invalid', 'unknown session');
+    if (row.revoked_at !== null) throw new UnauthorizedError('session_ended', 'this session was closed');
+    if (row.expires_at <= now) throw new UnauthorizedError('session_expired', 'this session has reached its lifetime');
+    if (row.last_seen_at + this.policy.idleSeconds * 1000 <= now) throw new UnauthorizedError('session_idle', 'this session timed out after being idle');
+    await this.db.updateTable('sessions').set({ last_seen_at: now }).where('id', '=', row.id).execute();
+    return { id: row.id, principal: row.principal, keyId: row.key_id, expiresAt: new Date(row.expires_at).toISOString() };
+  }
+
+  async close(id: string, now = Date.now()): Promise<void> {
+    await this.db.updateTable('sessions').set({ revoked_at: now }).where('id', '=', id).execute();
+  }
+}

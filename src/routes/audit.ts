@@ -1,0 +1,54 @@
+// The audit trail, for admins: filtered, newest first, and a check of its hash chain.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { AccessService } from '../auth/access-service.js';
+import { problems, SESSION_ONLY } from './schemas.js';
+
+const AuditRecord = Type.Object({
+  seq: Type.Integer(),
+  at: Type.String({ format: 'date-time' }),
+  principal: Type.String(),
+  credentialId: Type.Union([Type.String(), Type.Null()]),
+  source: Type.String({ description: 'Client address' }),
+  action: Type.String({ description: 'The API operation (operationId)' }),
+  target: Type.String({ description: 'The path acted on' }),
+  result: Type.Enum(['allowed', 'refused', 'failed']),
+  status: Type.Integer(),
+  hash: Type.String({ description: 'SHA-256 over this record and the previous hash' }),
+}, { additionalProperties: false });
+
+export const auditRoutes: FastifyPluginAsyncTypebox<{ access: AccessService }> = async (app, { access }) => {
+  app.get('/v1/audit', {
+    config: { access: { permission: 'admin' } },
+    schema: {
+      operationId: 'listAudit', tags: ['access'], summary: 'Audit records, newest first', security: SESSION_ONLY,
+      querystring: Type.Object({
+        principal: Type.Optional(Type.String({ maxLength: 200 })),
+        action: Type.Optional(Type.String({ maxLength: 100 })),
+        result: Type.Optional(Type.Enum(['allowed', 'refused', 'failed'])),
+        since: Type.Optional(Type.String({ format: 'date-time' })),
+        until: Type.Optional(Type.String({ format: 'date-time' })),
+        limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
+        cursor: Type.Optional(Type.String({ maxLength: 64 })),
+      }, { additionalProperties: false }),
+      response: {
+        200: Type.Object({ items: Type.Array(AuditRecord), nextCursor: Type.Union([Type.String(), Type.Null()]) }, { additionalProperties: false }),
+        ...problems(400, 401, 403, 429, 500),
+      },
+    },
+  }, async (request) => {
+    const { limit, cursor, ...filter } = request.query;
+    return access.audit.list(filter, limit, cursor);
+  });
+
+  app.get('/v1/audit/verify', {
+    config: { access: { permission: 'admin' } },
+    schema: {
+      operationId: 'verifyAudit', tags: ['access'], summary: 'Walk the hash chain: any edited or deleted record breaks it', security: SESSION_ONLY,
+      response: {
+        200: Type.Object({ valid: Type.Boolean(), records: Type.Integer(), brokenAt: Type.Union([Type.Integer(), Type.Null()]) }, { additionalProperties: false }),
+        ...problems(401, 403, 429, 500),
+      },
+    },
+  }, async () => access.audit.verify());
+};
