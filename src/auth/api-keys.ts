@@ -12,6 +12,7 @@ export const KEY_PATTERN = /^sp_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
 export const MAX_KEY_DAYS = 365;
 export const MAX_GRACE_HOURS = 7 * 24;
 const DAY = 24 * 60 * 60 * 1000;
+const LAST_USE_RESOLUTION_MS = 60 * 1000;
 
 export interface ApiKey {
   id: string;
@@ -94,8 +95,12 @@ export class ApiKeyStore {
     if (row.revoked_at !== null && row.revoked_at <= now) throw new UnauthorizedError('credential_revoked', 'this API key was revoked');
     if (row.grace_until !== null && row.grace_until <= now) throw new UnauthorizedError('credential_rotated', 'this API key was rotated and its grace period is over');
     if (row.expires_at <= now) throw new UnauthorizedError('credential_expired', 'this API key has expired');
-    await this.db.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', row.id).execute();
-    return toKey({ ...row, last_used_at: now });
+    // Last use is kept to the minute: one write a minute per key, not one per request.
+    if (row.last_used_at === null || row.last_used_at < now - LAST_USE_RESOLUTION_MS) {
+      await this.db.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', row.id).execute();
+      return toKey({ ...row, last_used_at: now });
+    }
+    return toKey(row);
   }
 
   /** A new key with the same principal and grants; the old one stays valid for `graceHours`. */

@@ -21,11 +21,19 @@ export async function openDatabase(options: { databaseUrl?: string; dataDir: str
   const dialect: DialectName = options.databaseUrl ? 'postgres' : 'sqlite';
   const db = new Kysely<Database>({
     dialect: options.databaseUrl
-      ? new PostgresDialect({ pool: new pg.Pool({ connectionString: options.databaseUrl, max: 10 }) })
+      ? new PostgresDialect({ pool: postgresPool(options.databaseUrl) })
       : new SqliteDialect({ database: openSqlite(options.dataDir) }),
   });
   await migrate(db, dialect);
   return { db, dialect, close: () => db.destroy() };
+}
+
+function postgresPool(connectionString: string): pg.Pool {
+  const pool = new pg.Pool({ connectionString, max: 10 });
+  // An idle connection the server closes (restart, failover, an admin's terminate) must not
+  // crash the process: the pool drops it and opens another on the next query.
+  pool.on('error', () => undefined);
+  return pool;
 }
 
 function openSqlite(dataDir: string): Sqlite.Database {
