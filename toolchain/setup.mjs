@@ -18,7 +18,12 @@ function log(message) {
   process.stderr.write(`setup: ${message}\n`);
 }
 
+let goChecked = false;
+
+/** Go is needed only when something must be built: a warm cache works without it. */
 function checkGo() {
+  if (goChecked) return;
+  goChecked = true;
   const result = spawnSync('go', ['env', 'GOVERSION'], { encoding: 'utf8' });
   if (result.error || result.status !== 0) {
     throw new SetupError(`Go ${MIN_GO.join('.')} or newer is needed to build the Pulumi toolchain, and \`go\` is not on PATH`);
@@ -53,6 +58,7 @@ function externalCli() {
 function ensureGroup(group) {
   const dir = join(cacheRoot(), 'groups', `${group}-${groupKey(group)}`);
   if (existsSync(dir)) return dir;
+  checkGo();
   log(`building ${group} (cached afterwards in ${dir})`);
   try {
     download(group);
@@ -155,7 +161,6 @@ function checkNpmVersion(name, version) {
 function main() {
   installNpmDependencies();
   const external = externalCli();
-  if (groups.some((group) => !external?.[group])) checkGo();
   const built = groups.map((group) => {
     if (external?.[group]) return external[group];
     const dir = ensureGroup(group);

@@ -1,7 +1,7 @@
 // One place enforces access: every route declares what it needs in its config (`access`), and
 // these hooks authenticate (onRequest), authorise (preHandler, after validation), limit the
-// rate per principal, and write the audit trail (onResponse) for every mutation and every
-// refusal.
+// rate per principal, and write the audit trail (onSend: before the answer leaves, so nothing
+// is acknowledged that is not on record) for every mutation and every refusal.
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AccessService } from '../auth/access-service.js';
@@ -86,12 +86,12 @@ export async function registerAccessControl(app: FastifyInstance, access: Access
     }
   });
 
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onSend', async (request, reply, payload) => {
     const status = reply.statusCode;
     const refused = status === 401 || status === 403 || status === 429 || request.refused === true;
     const mutation = !READ_METHODS.has(request.method);
-    if (!refused && !mutation) return;
-    if (!refused && accessOf(request)?.public) return;
+    if (!refused && !mutation) return payload;
+    if (!refused && accessOf(request)?.public) return payload;
     try {
       await access.audit.append({
         principal: request.principal?.name ?? 'anonymous',
@@ -105,5 +105,6 @@ export async function registerAccessControl(app: FastifyInstance, access: Access
     } catch (error) {
       request.log.error({ err: error }, 'could not write the audit record');
     }
+    return payload;
   });
 }

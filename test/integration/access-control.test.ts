@@ -9,17 +9,19 @@ import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { sql } from 'kysely';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashKey } from '../../src/auth/api-keys.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startService } from '../../src/service.js';
 import { bearer, newKeyToken, totpCode } from '../support/credentials.js';
+import { DATABASES } from '../support/databases.js';
 import { copyProgram } from '../support/programs.js';
 import { startTestService, TEST_PASSPHRASE, type TestService } from '../support/service.js';
 
 const ISSUER = 'https://ci.stackpilot.test';
 const AUDIENCE = 'stackpilot';
 
-describe('access control', () => {
+describe.each(DATABASES)('access control on %s', (database) => {
   let service: TestService;
   let jwks: FastifyInstance;
   let signingKey: CryptoKey;
@@ -33,7 +35,7 @@ describe('access control', () => {
     jwks.get('/jwks', async () => ({ keys: [jwk] }));
     const jwksUrl = await jwks.listen({ host: '127.0.0.1', port: 0 });
     service = await startTestService({
-      database: 'sqlite',
+      database,
       config: {
         oidcIssuers: [{
           issuer: ISSUER, audience: AUDIENCE, jwksUri: `${jwksUrl}/jwks`,
@@ -180,15 +182,15 @@ describe('access control', () => {
     const wrong = String((Number(totpCode(service.totpSecret)) + 1) % 1_000_000).padStart(6, '0');
     expect((await open(wrong)).json()).toMatchObject({ status: 401, code: 'totp_invalid' });
     expect((await open(totpCode(service.totpSecret, Date.now() - 10 * 60_000))).json()).toMatchObject({ status: 401, code: 'totp_invalid' });
-    // The test service's own session used the current code: it cannot be used again.
-    expect((await open(totpCode(service.totpSecret))).json()).toMatchObject({ status: 401, code: 'totp_reused' });
+    // The code that opened the test service's own session cannot be used again.
+    expect((await open(service.usedCode)).json()).toMatchObject({ status: 401, code: 'totp_reused' });
     expect((await open('12345')).statusCode).toBe(400);
     expect((await refusalsFor('bootstrap-admin')).filter((r) => r.status === 401 && r.action === 'createSession')).toHaveLength(3);
   });
 
   it('ends sessions at their lifetime and after idling', async () => {
     for (const [column, code] of [['expires_at', 'session_expired'], ['last_seen_at', 'session_idle']] as const) {
-      const session = await service.database.db.selectFrom('sessions').selectAll().where('revoked_at', 'is', null).executeTakeFirstOrThrow();
+      const session = await service.database.db.selectFrom('sessions').selectAll().where('hash', '=', hashKey(service.adminSession)).executeTakeFirstOrThrow();
       const before = session[column];
       await service.database.db.updateTable('sessions').set({ [column]: column === 'expires_at' ? Date.now() - 1 : Date.now() - 3_600_000 }).where('id', '=', session.id).execute();
       expect((await service.inject({ url: '/v1/keys' })).json()).toMatchObject({ status: 401, code });
@@ -243,10 +245,10 @@ describe('access control', () => {
   });
 });
 
-describe('abuse limits', () => {
+describe.each(DATABASES)('abuse limits on %s', (database) => {
   let service: TestService;
   beforeAll(async () => {
-    service = await startTestService({ database: 'sqlite', config: { rateLimitPerMinute: 5, lockoutMaxFailures: 3 } });
+    service = await startTestService({ database, config: { rateLimitPerMinute: 5, lockoutMaxFailures: 3 } });
   });
   afterAll(async () => {
     await service?.close();

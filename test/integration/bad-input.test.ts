@@ -3,13 +3,14 @@
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BODY_LIMIT_BYTES } from '../../src/app.js';
+import { DATABASES } from '../support/databases.js';
 import { startTestService, type TestService } from '../support/service.js';
 
-describe('bad input', () => {
+describe.each(DATABASES)('bad input on %s', (database) => {
   let service: TestService;
 
   beforeAll(async () => {
-    service = await startTestService({ database: 'sqlite' });
+    service = await startTestService({ database });
   });
   afterAll(async () => {
     await service?.close();

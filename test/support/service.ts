@@ -21,6 +21,8 @@ export interface TestService extends Service {
   /** An admin session (key + TOTP): may do everything. */
   adminSession: string;
   totpSecret: string;
+  /** The one-time code that opened adminSession: never accepted again. */
+  usedCode: string;
   /** app.inject with the admin session's credential, unless the request brings its own. */
   inject(options: InjectOptions | string): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
@@ -64,6 +66,7 @@ export async function startTestService(options: {
     adminKey,
     adminSession: session.token,
     totpSecret: session.totpSecret,
+    usedCode: session.usedCode,
     inject(request) {
       const opts = typeof request === 'string' ? { url: request } : request;
       return service.app.inject({ ...opts, headers: { authorization: `Bearer ${session.token}`, ...opts.headers } });
