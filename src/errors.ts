@@ -34,6 +34,16 @@ export class UnavailableError extends DomainError {
 /** No valid credential: missing, malformed, unknown, expired, revoked or rotated out. */
 export class UnauthorizedError extends DomainError {
   readonly status = 401;
+  /**
+   * Whose known credential was refused (an expired or revoked key): for the audit trail only,
+   * never shown to the caller.
+   */
+  attempt?: { principal: string; credentialId: string };
+
+  by(principal: string, credentialId: string): this {
+    this.attempt = { principal, credentialId };
+    return this;
+  }
 }
 
 /** A valid credential without the permission, or without the second factor it needs. */

@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AccessService } from '../auth/access-service.js';
 import type { Principal } from '../auth/authenticator.js';
 import type { Permission } from '../auth/roles.js';
-import { NotFoundError, TooManyRequestsError } from '../errors.js';
+import { NotFoundError, TooManyRequestsError, UnauthorizedError } from '../errors.js';
 
 export interface RouteAccess {
   /** Served without a credential: health, readiness, the spec and its UI. */
@@ -31,6 +31,10 @@ function accessOf(request: FastifyRequest): RouteAccess | undefined {
 declare module 'fastify' {
   interface FastifyRequest {
     principal?: Principal;
+    /** A known credential that was refused (expired, revoked...): whom the audit names. */
+    attempt?: { principal: string; credentialId: string };
+    /** The problem code of a refusal or failure, for the audit trail. */
+    problemCode?: string;
     /** Set when the answer is a refusal in disguise (a 404 hiding an environment). */
     refused?: boolean;
   }
@@ -54,12 +58,19 @@ export function principalOf(request: FastifyRequest): Principal {
 export async function registerAccessControl(app: FastifyInstance, access: AccessService, limits: RateLimitPolicy): Promise<void> {
   app.decorateRequest('principal', undefined);
   app.decorateRequest('refused', undefined);
+  app.decorateRequest('attempt', undefined);
+  app.decorateRequest('problemCode', undefined);
 
   app.addHook('onRequest', async (request) => {
     const route = accessOf(request);
     if (!route || route.public) return; // unknown routes fall through to the 404 handler
     await access.requireSomeCredential();
-    request.principal = await access.authenticate(request.headers.authorization, request.ip);
+    try {
+      request.principal = await access.authenticate(request.headers.authorization, request.ip);
+    } catch (error) {
+      if (error instanceof UnauthorizedError) request.attempt = error.attempt;
+      throw error;
+    }
   });
 
   await app.register(rateLimit, {
@@ -94,12 +105,13 @@ export async function registerAccessControl(app: FastifyInstance, access: Access
     if (!refused && accessOf(request)?.public) return payload;
     try {
       await access.audit.append({
-        principal: request.principal?.name ?? 'anonymous',
-        credentialId: request.principal?.credentialId ?? null,
+        principal: request.principal?.name ?? request.attempt?.principal ?? 'anonymous',
+        credentialId: request.principal?.credentialId ?? request.attempt?.credentialId ?? null,
         source: request.ip,
         action: String((request.routeOptions.schema as { operationId?: string } | undefined)?.operationId ?? `${request.method} ${request.routeOptions.url ?? 'unknown'}`),
         target: request.url.split('?')[0] ?? request.url,
         result: refused ? 'refused' : status < 400 ? 'allowed' : 'failed',
+        reason: status >= 400 ? request.problemCode ?? null : null,
         status,
       });
     } catch (error) {

@@ -92,9 +92,9 @@ export class ApiKeyStore {
     if (!match) throw new UnauthorizedError('credential_malformed', 'the credential is not a Stackpilot API key, session token or JWT');
     const row = await this.db.selectFrom('api_keys').selectAll().where('prefix', '=', match[1]!).executeTakeFirst();
     if (!row || !safeEqual(row.hash, hashKey(token))) throw new UnauthorizedError('credential_invalid', 'unknown API key');
-    if (row.revoked_at !== null && row.revoked_at <= now) throw new UnauthorizedError('credential_revoked', 'this API key was revoked');
-    if (row.grace_until !== null && row.grace_until <= now) throw new UnauthorizedError('credential_rotated', 'this API key was rotated and its grace period is over');
-    if (row.expires_at <= now) throw new UnauthorizedError('credential_expired', 'this API key has expired');
+    if (row.revoked_at !== null && row.revoked_at <= now) throw new UnauthorizedError('credential_revoked', 'this API key was revoked').by(row.principal, row.id);
+    if (row.grace_until !== null && row.grace_until <= now) throw new UnauthorizedError('credential_rotated', 'this API key was rotated and its grace period is over').by(row.principal, row.id);
+    if (row.expires_at <= now) throw new UnauthorizedError('credential_expired', 'this API key has expired').by(row.principal, row.id);
     // Last use is kept to the minute: one write a minute per key, not one per request.
     if (row.last_used_at === null || row.last_used_at < now - LAST_USE_RESOLUTION_MS) {
       await this.db.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', row.id).execute();

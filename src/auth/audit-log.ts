@@ -15,6 +15,8 @@ export interface AuditEntry {
   action: string;
   target: string;
   result: 'allowed' | 'refused' | 'failed';
+  /** For refusals and failures: the problem's code (credential_expired, forbidden...). */
+  reason: string | null;
   status: number;
 }
 
@@ -28,6 +30,7 @@ export interface AuditFilter {
   principal?: string;
   action?: string;
   result?: string;
+  reason?: string;
   since?: string;
   until?: string;
 }
@@ -36,7 +39,7 @@ const GENESIS = '0'.repeat(64);
 const LOCK_ID = 74_657_201; // any constant: the advisory lock that orders audit appends
 
 function hashOf(prev: string, at: number, entry: AuditEntry): string {
-  const canonical = JSON.stringify([prev, at, entry.principal, entry.credentialId, entry.source, entry.action, entry.target, entry.result, entry.status]);
+  const canonical = JSON.stringify([prev, at, entry.principal, entry.credentialId, entry.source, entry.action, entry.target, entry.result, entry.reason, entry.status]);
   return createHash('sha256').update(canonical).digest('hex');
 }
 
@@ -50,7 +53,7 @@ export class AuditLog {
       const prev = last?.hash ?? GENESIS;
       await tx.insertInto('audit_log').values({
         at: now, principal: entry.principal, credential_id: entry.credentialId, source: entry.source, action: entry.action,
-        target: entry.target, result: entry.result, status: entry.status, prev_hash: prev, hash: hashOf(prev, now, entry),
+        target: entry.target, result: entry.result, reason: entry.reason, status: entry.status, prev_hash: prev, hash: hashOf(prev, now, entry),
       }).execute();
     });
   }
@@ -60,6 +63,7 @@ export class AuditLog {
     if (filter.principal) query = query.where('principal', '=', filter.principal);
     if (filter.action) query = query.where('action', '=', filter.action);
     if (filter.result) query = query.where('result', '=', filter.result);
+    if (filter.reason) query = query.where('reason', '=', filter.reason);
     if (filter.since) query = query.where('at', '>=', Date.parse(filter.since));
     if (filter.until) query = query.where('at', '<', Date.parse(filter.until));
     if (cursor !== undefined) query = query.where('seq', '<', decodeCursor(cursor));
@@ -91,6 +95,7 @@ export class AuditLog {
 function toRecord(row: Selectable<AuditLogTable>): AuditRecord {
   return {
     seq: row.seq, at: new Date(Number(row.at)).toISOString(), principal: row.principal, credentialId: row.credential_id,
-    source: row.source, action: row.action, target: row.target, result: row.result as AuditRecord['result'], status: row.status, hash: row.hash,
+    source: row.source, action: row.action, target: row.target, result: row.result as AuditRecord['result'], reason: row.reason,
+    status: row.status, hash: row.hash,
   };
 }

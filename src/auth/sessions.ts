@@ -37,9 +37,9 @@ export class SessionStore {
   async authenticate(token: string, now = Date.now()): Promise<Session> {
     const row = await this.db.selectFrom('sessions').selectAll().where('hash', '=', hashKey(token)).executeTakeFirst();
     if (!row) throw new UnauthorizedError('credential_invalid', 'unknown session');
-    if (row.revoked_at !== null) throw new UnauthorizedError('session_ended', 'this session was closed');
-    if (row.expires_at <= now) throw new UnauthorizedError('session_expired', 'this session has reached its lifetime');
-    if (row.last_seen_at + this.policy.idleSeconds * 1000 <= now) throw new UnauthorizedError('session_idle', 'this session timed out after being idle');
+    if (row.revoked_at !== null) throw new UnauthorizedError('session_ended', 'this session was closed').by(row.principal, row.id);
+    if (row.expires_at <= now) throw new UnauthorizedError('session_expired', 'this session has reached its lifetime').by(row.principal, row.id);
+    if (row.last_seen_at + this.policy.idleSeconds * 1000 <= now) throw new UnauthorizedError('session_idle', 'this session timed out after being idle').by(row.principal, row.id);
     await this.db.updateTable('sessions').set({ last_seen_at: now }).where('id', '=', row.id).execute();
     return { id: row.id, principal: row.principal, keyId: row.key_id, expiresAt: new Date(row.expires_at).toISOString() };
   }

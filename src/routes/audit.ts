@@ -13,6 +13,7 @@ const AuditRecord = Type.Object({
   action: Type.String({ description: 'The API operation (operationId)' }),
   target: Type.String({ description: 'The path acted on' }),
   result: Type.Enum(['allowed', 'refused', 'failed']),
+  reason: Type.Union([Type.String(), Type.Null()], { description: "A refusal's or failure's problem code" }),
   status: Type.Integer(),
   hash: Type.String({ description: 'SHA-256 over this record and the previous hash' }),
 }, { additionalProperties: false });
@@ -26,6 +27,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ access: AccessService }> =
         principal: Type.Optional(Type.String({ maxLength: 200 })),
         action: Type.Optional(Type.String({ maxLength: 100 })),
         result: Type.Optional(Type.Enum(['allowed', 'refused', 'failed'])),
+        reason: Type.Optional(Type.String({ maxLength: 100 })),
         since: Type.Optional(Type.String({ format: 'date-time' })),
         until: Type.Optional(Type.String({ format: 'date-time' })),
         limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),

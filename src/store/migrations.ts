@@ -108,6 +108,7 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
           .addColumn('action', 'text', (c) => c.notNull())
           .addColumn('target', 'text', (c) => c.notNull())
           .addColumn('result', 'text', (c) => c.notNull())
+          .addColumn('reason', 'text') // the refusal's code, e.g. credential_expired
           .addColumn('status', 'integer', (c) => c.notNull())
           .addColumn('prev_hash', 'text', (c) => c.notNull())
           .addColumn('hash', 'text', (c) => c.notNull())

@@ -89,6 +89,7 @@ export interface AuditLogTable {
   action: string;
   target: string;
   result: string;
+  reason: string | null;
   status: number;
   prev_hash: string;
   hash: string;

@@ -64,7 +64,8 @@ describe.each(DATABASES)('access control on %s', (database) => {
   const as = (token: string | undefined, request: { method?: 'GET' | 'POST' | 'DELETE'; url: string; payload?: object }) =>
     service.app.inject({ ...request, headers: token === undefined ? {} : bearer(token) });
   const refusalsFor = async (principal: string) =>
-    (await service.inject({ url: `/v1/audit?result=refused&principal=${encodeURIComponent(principal)}&limit=100` })).json().items as Array<{ status: number; action: string }>;
+    (await service.inject({ url: `/v1/audit?result=refused&principal=${encodeURIComponent(principal)}&limit=100` })).json().items as Array<{ status: number; action: string; reason: string; credentialId: string | null }>;
+  const reasonsFor = async (principal: string) => new Set((await refusalsFor(principal)).map((r) => r.reason));
 
   it('answers no credential, a malformed one and an unknown key with 401, and audits each', async () => {
     for (const [header, code] of [
@@ -77,6 +78,7 @@ describe.each(DATABASES)('access control on %s', (database) => {
       expect(response.headers['www-authenticate']).toContain('Bearer');
     }
     expect((await refusalsFor('anonymous')).filter((r) => r.status === 401).length).toBeGreaterThanOrEqual(5);
+    expect([...(await reasonsFor('anonymous'))]).toEqual(expect.arrayContaining(['credential_missing', 'credential_malformed', 'credential_invalid']));
   });
 
   it('keeps health, readiness and the spec open', async () => {
@@ -89,7 +91,8 @@ describe.each(DATABASES)('access control on %s', (database) => {
     await service.database.db.updateTable('api_keys').set({ expires_at: Date.now() - 1000 }).where('id', '=', created.key.id).execute(); // a day passes
     const response = await as(created.token, { url: '/v1/environments' });
     expect(response.json()).toMatchObject({ status: 401, code: 'credential_expired' });
-    expect((await refusalsFor('anonymous')).some((r) => r.status === 401)).toBe(true);
+    // The trail names whose key it was, though the caller is not told.
+    expect(await refusalsFor('old-ci')).toEqual([expect.objectContaining({ status: 401, reason: 'credential_expired', credentialId: created.key.id })]);
   });
 
   it('caps expiry at a year and records last use', async () => {
@@ -105,6 +108,7 @@ describe.each(DATABASES)('access control on %s', (database) => {
     expect((await as(created.token, { url: '/v1/environments' })).statusCode).toBe(200);
     expect((await service.inject({ method: 'DELETE', url: `/v1/keys/${created.key.id}` })).statusCode).toBe(200);
     expect((await as(created.token, { url: '/v1/environments' })).json()).toMatchObject({ status: 401, code: 'credential_revoked' });
+    expect(await reasonsFor('temp')).toEqual(new Set(['credential_revoked']));
   });
 
   it('rotates a key: the old one works through its grace period, then stops', async () => {
@@ -118,6 +122,7 @@ describe.each(DATABASES)('access control on %s', (database) => {
     expect((await as(fresh.token, { url: '/v1/environments' })).statusCode).toBe(200);
     await service.database.db.updateTable('api_keys').set({ grace_until: Date.now() - 1000 }).where('id', '=', ci.key.id).execute();
     expect((await as(ci.token, { url: '/v1/environments' })).json()).toMatchObject({ status: 401, code: 'credential_rotated' });
+    expect(await reasonsFor('ci')).toContain('credential_rotated');
     // Another principal's key is not yours to rotate.
     expect((await as(fresh.token, { method: 'POST', url: `/v1/keys/${keys.viewer!.id}/rotate`, payload: {} })).statusCode).toBe(403);
   });
@@ -141,6 +146,7 @@ describe.each(DATABASES)('access control on %s', (database) => {
     const refused = await refusalsFor('viewer');
     expect(refused.filter((r) => r.status === 403).map((r) => r.action)).toEqual(expect.arrayContaining(['createOperation', 'cancelOperation', 'createKey', 'revokeKey', 'rotateKey', 'listAudit']));
     expect(refused.filter((r) => r.status === 403)).toHaveLength(attempts.length);
+    expect(await reasonsFor('viewer')).toEqual(new Set(['forbidden']));
   });
 
   it('lets only a grant that names production change it', async () => {
@@ -150,7 +156,7 @@ describe.each(DATABASES)('access control on %s', (database) => {
     const named = await as(keys.productionDeployer!.token, { method: 'POST', url: '/v1/environments/production/operations', payload: { type: 'preview' } });
     expect(named.statusCode).toBe(202);
     expect(named.json().requestedBy).toBe('productionDeployer');
-    expect((await refusalsFor('deployer')).some((r) => r.status === 403 && r.action === 'createOperation')).toBe(true);
+    expect((await refusalsFor('deployer')).some((r) => r.status === 403 && r.action === 'createOperation' && r.reason === 'forbidden')).toBe(true);
   });
 
   it('hides environments a caller cannot see behind the same 404 as unknown ones', async () => {
@@ -164,6 +170,7 @@ describe.each(DATABASES)('access control on %s', (database) => {
     expect((await as(dev, { url: `/v1/operations/${id}` })).json()).toMatchObject({ status: 404, code: 'operation_not_found' });
     // All three are refusals on the record: the trail cannot tell them apart either.
     expect((await refusalsFor('developmentViewer')).filter((r) => r.status === 404)).toHaveLength(3);
+    expect(await reasonsFor('developmentViewer')).toEqual(new Set(['environment_not_found', 'operation_not_found']));
   });
 
   it('requires a second factor for admin actions and destroy', async () => {
@@ -174,7 +181,7 @@ describe.each(DATABASES)('access control on %s', (database) => {
     ]) {
       expect((await as(service.adminKey, request)).json(), request.url).toMatchObject({ status: 403, code: 'second_factor_required' });
     }
-    expect((await refusalsFor('bootstrap-admin')).filter((r) => r.status === 403).length).toBeGreaterThanOrEqual(3);
+    expect((await refusalsFor('bootstrap-admin')).filter((r) => r.reason === 'second_factor_required')).toHaveLength(3);
   });
 
   it('refuses wrong, reused and expired one-time codes', async () => {
@@ -185,7 +192,8 @@ describe.each(DATABASES)('access control on %s', (database) => {
     // The code that opened the test service's own session cannot be used again.
     expect((await open(service.usedCode)).json()).toMatchObject({ status: 401, code: 'totp_reused' });
     expect((await open('12345')).statusCode).toBe(400);
-    expect((await refusalsFor('bootstrap-admin')).filter((r) => r.status === 401 && r.action === 'createSession')).toHaveLength(3);
+    expect((await refusalsFor('bootstrap-admin')).filter((r) => r.status === 401 && r.action === 'createSession').map((r) => r.reason).sort())
+      .toEqual(['totp_invalid', 'totp_invalid', 'totp_reused']);
   });
 
   it('ends sessions at their lifetime and after idling', async () => {
@@ -197,6 +205,7 @@ describe.each(DATABASES)('access control on %s', (database) => {
       await service.database.db.updateTable('sessions').set({ [column]: before }).where('id', '=', session.id).execute();
     }
     expect((await service.inject({ url: '/v1/keys' })).statusCode).toBe(200);
+    expect([...(await reasonsFor('bootstrap-admin'))]).toEqual(expect.arrayContaining(['session_expired', 'session_idle']));
   });
 
   it('maps a verified OIDC token to grants by its claims, and refuses bad ones', async () => {
@@ -224,6 +233,7 @@ describe.each(DATABASES)('access control on %s', (database) => {
       const response = await as(await jwt, { url: '/v1/environments' });
       expect(response.json(), code).toMatchObject({ status, code });
     }
+    expect([...(await reasonsFor('anonymous'))]).toEqual(expect.arrayContaining(cases.map(([, , code]) => code)));
   });
 
   it('keeps a tamper-evident audit chain', async () => {
@@ -264,6 +274,8 @@ describe.each(DATABASES)('abuse limits on %s', (database) => {
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
     expect(last!.json()).toMatchObject({ status: 429, code: 'rate_limited' });
     expect(Number(last!.headers['retry-after'])).toBeGreaterThan(0);
+    const trail = await service.database.db.selectFrom('audit_log').select(['principal', 'reason']).where('status', '=', 429).execute();
+    expect(trail).toContainEqual({ principal: 'bootstrap-admin', reason: 'rate_limited' });
   });
 
   it('locks out a source after repeated authentication failures, valid key or not', async () => {
@@ -271,6 +283,8 @@ describe.each(DATABASES)('abuse limits on %s', (database) => {
     const locked = await service.app.inject({ url: '/v1/environments', headers: bearer(service.adminKey), remoteAddress: '10.9.9.9' });
     expect(locked.json()).toMatchObject({ status: 429, code: 'locked_out' });
     expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
+    const trail = await service.database.db.selectFrom('audit_log').select(['source', 'reason']).where('source', '=', '10.9.9.9').orderBy('seq').execute();
+    expect(trail.map((r) => r.reason)).toEqual(['credential_invalid', 'credential_invalid', 'credential_invalid', 'locked_out']);
   });
 });
 
