@@ -6,23 +6,31 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engineProcesses } from '../../src/engine/engine-processes.js';
+import { DATABASES, createPostgresDatabase, type TestDatabase } from '../support/databases.js';
 import { copyProgram, type TempProgram } from '../support/programs.js';
 import { api, spawnService, type ServiceProcess } from '../support/process.js';
 import { TEST_PASSPHRASE } from '../support/service.js';
 import { setConfig } from '../support/stack-config.js';
 import { parseSse } from '../support/sse.js';
 
-describe('graceful shutdown', () => {
+/** The settings every process of one test shares: same project, data, state and database. */
+function serviceEnv(program: TempProgram, database: TestDatabase | undefined, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    STACKPILOT_PROJECT_DIR: program.dir,
+    STACKPILOT_DATA_DIR: join(program.dir, '..', 'data'),
+    STACKPILOT_STATE_BACKEND: program.backendUrl,
+    STACKPILOT_SECRETS_PASSPHRASE: TEST_PASSPHRASE,
+    ...(database ? { DATABASE_URL: database.url } : {}),
+    ...extra,
+  };
+}
+
+describe.each(DATABASES)('graceful shutdown on %s', (kind) => {
   it('on SIGTERM waits the grace period, then cancels the running operation and leaves no engine process', async () => {
     const program = copyProgram('service-project');
+    const database = kind === 'postgres' ? await createPostgresDatabase() : undefined;
     await setConfig(program, 'testing', 'sleepMs', '30000');
-    const service = await spawnService({
-      STACKPILOT_PROJECT_DIR: program.dir,
-      STACKPILOT_DATA_DIR: join(program.dir, '..', 'data'),
-      STACKPILOT_STATE_BACKEND: program.backendUrl,
-      STACKPILOT_SECRETS_PASSPHRASE: TEST_PASSPHRASE,
-      STACKPILOT_SHUTDOWN_GRACE_SECONDS: '2',
-    });
+    const service = await spawnService(serviceEnv(program, database, { STACKPILOT_SHUTDOWN_GRACE_SECONDS: '2' }));
     try {
       const { id } = (await api(service, '/v1/environments/testing/operations', { method: 'POST', body: { type: 'update' } })).json();
       for (let i = 0; (await api(service, `/v1/operations/${id}`)).json().status !== 'running'; i++) {
@@ -37,12 +45,7 @@ describe('graceful shutdown', () => {
       expect(engineProcesses(id)).toEqual([]);
 
       // The next process sees the operation cancelled, not interrupted: it ended cleanly.
-      const next = await spawnService({
-        STACKPILOT_PROJECT_DIR: program.dir,
-        STACKPILOT_DATA_DIR: join(program.dir, '..', 'data'),
-        STACKPILOT_STATE_BACKEND: program.backendUrl,
-        STACKPILOT_SECRETS_PASSPHRASE: TEST_PASSPHRASE,
-      });
+      const next = await spawnService(serviceEnv(program, database, { STACKPILOT_BOOTSTRAP_ADMIN_KEY: service.key }));
       try {
         expect((await api(next, `/v1/operations/${id}`)).json()).toMatchObject({ status: 'cancelled' });
       } finally {
@@ -50,30 +53,27 @@ describe('graceful shutdown', () => {
       }
     } finally {
       await service.kill('SIGKILL');
+      await database?.drop();
       program.remove();
     }
   });
 });
 
-describe('crash recovery', () => {
+describe.each(DATABASES)('crash recovery on %s', (kind) => {
   let program: TempProgram;
+  let database: TestDatabase | undefined;
   let env: Record<string, string>;
   const processes: ServiceProcess[] = [];
 
   beforeAll(async () => {
     program = copyProgram('service-project');
+    database = kind === 'postgres' ? await createPostgresDatabase() : undefined;
     await setConfig(program, 'development', 'sleepMs', '30000');
-    env = {
-      STACKPILOT_PROJECT_DIR: program.dir,
-      STACKPILOT_DATA_DIR: join(program.dir, '..', 'data'),
-      STACKPILOT_STATE_BACKEND: program.backendUrl,
-      STACKPILOT_SECRETS_PASSPHRASE: TEST_PASSPHRASE,
-      STACKPILOT_LEASE_SECONDS: '5',
-      STACKPILOT_POLL_MS: '200',
-    };
+    env = serviceEnv(program, database, { STACKPILOT_LEASE_SECONDS: '5', STACKPILOT_POLL_MS: '200' });
   });
   afterAll(async () => {
     for (const p of processes) await p.kill('SIGKILL');
+    await database?.drop();
     program?.remove();
   });
 
@@ -89,7 +89,7 @@ describe('crash recovery', () => {
     await new Promise((r) => setTimeout(r, 3000)); // the engine holds the stack lock now
     await first.kill('SIGKILL');
 
-    const second = await spawnService(env);
+    const second = await spawnService({ ...env, STACKPILOT_BOOTSTRAP_ADMIN_KEY: first.key });
     processes.push(second);
     const ended = (await api(second, `/v1/operations/${id}?wait=30`)).json();
     expect(ended).toMatchObject({ status: 'interrupted', error: expect.stringContaining('stopped before it finished') });
