@@ -22,7 +22,7 @@ export async function openDatabase(options: { databaseUrl?: string; dataDir: str
   const db = new Kysely<Database>({
     dialect: options.databaseUrl
       ? new PostgresDialect({ pool: postgresPool(options.databaseUrl) })
-      : new SqliteDialect({ database: openSqlite(options.dataDir) }),
+      : new SqliteDialect({ database: withStatementCache(openSqlite(options.dataDir)) }),
   });
   await migrate(db, dialect);
   return { db, dialect, close: () => db.destroy() };
@@ -45,6 +45,34 @@ function openSqlite(dataDir: string): Sqlite.Database {
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('synchronous = NORMAL');
   return sqlite;
+}
+
+const STATEMENT_CACHE_SIZE = 200;
+
+/**
+ * Kysely prepares every query anew; with better-sqlite3 that compile is a large part of a
+ * simple query's cost. The service runs a small, fixed set of query shapes, so prepared
+ * statements are kept by their SQL text (Kysely only calls all() and run() on them).
+ */
+function withStatementCache(sqlite: Sqlite.Database): Sqlite.Database {
+  const cache = new Map<string, Sqlite.Statement>();
+  return new Proxy(sqlite, {
+    get(target, property) {
+      if (property !== 'prepare') {
+        const value = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      }
+      return (sql: string) => {
+        let statement = cache.get(sql);
+        if (!statement) {
+          statement = target.prepare(sql);
+          cache.set(sql, statement);
+          if (cache.size > STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+        }
+        return statement;
+      };
+    },
+  });
 }
 
 async function migrate(db: Kysely<Database>, dialect: DialectName): Promise<void> {
