@@ -1,7 +1,6 @@
-// Turns Automation API errors into EngineFailure with a reason and a message fit to show.
-// A CommandError's own message starts with the full command line; only the CLI's last
-// diagnostic lines are kept, and the recognised texts below decide the reason.
-import { ConcurrentUpdateError } from '@pulumi/pulumi/automation/index.js';
+// Turns a failed CLI run (cli-run.ts's CliError, or an Automation API CommandError) into an
+// EngineFailure with a reason and a message fit to show: only the CLI's last diagnostic lines
+// are kept, never the command line, and the recognised texts below decide the reason.
 import { EngineFailure, type EngineFailureReason } from './types.js';
 
 const KNOWN: Array<[RegExp, EngineFailureReason]> = [
@@ -16,15 +15,17 @@ export function toEngineFailure(error: unknown, aborted: boolean): EngineFailure
   const stderr = String((error as { stderr?: string })?.stderr ?? '') || String((error as Error)?.message ?? error);
   const message = lastDiagnostics(stderr);
   if (aborted) return new EngineFailure('cancelled', 'the operation was cancelled');
-  if (error instanceof ConcurrentUpdateError) return new EngineFailure('locked', message);
   const reason = KNOWN.find(([pattern]) => pattern.test(stderr))?.[1] ?? 'engine_failed';
   return new EngineFailure(reason, message);
 }
 
-/** The CLI's `error:` lines, or its last lines; never the command line it was started with. */
+/**
+ * The CLI's `error:` lines (with the lines naming a lock's holder), or its last lines; never
+ * the command line it was started with.
+ */
 function lastDiagnostics(stderr: string): string {
   const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('code:') && !/^(stdout|stderr|err\?):/.test(l));
-  const errors = lines.filter((l) => l.startsWith('error:'));
+  const errors = lines.filter((l) => l.startsWith('error:') || /created by .+ \(pid \d+\)/.test(l));
   const chosen = (errors.length ? errors : lines).slice(-5).join('\n');
   return chosen.length > 2000 ? `${chosen.slice(0, 2000)}…` : chosen || 'the engine failed without a message';
 }

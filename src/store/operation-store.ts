@@ -95,10 +95,10 @@ export class OperationStore {
     return row && toOperation(row);
   }
 
-  async running(environment: string): Promise<(Operation & { leaseOwner: string | null }) | undefined> {
+  async running(environment: string): Promise<Operation | undefined> {
     const row = await this.db.selectFrom('operations').selectAll()
       .where('environment', '=', environment).where('status', '=', 'running').executeTakeFirst();
-    return row && { ...toOperation(row), leaseOwner: row.lease_owner };
+    return row && toOperation(row);
   }
 
   async lastFinishedStatus(environment: string): Promise<OperationStatus | undefined> {
