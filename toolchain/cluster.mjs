@@ -74,16 +74,20 @@ async function up() {
   console.log(`KUBECONFIG=${kubeconfig}`);
 }
 
-function down() {
+async function down() {
   if (existsSync(join(paths.bin, 'kwokctl')) && clusterExists()) {
     run('kwokctl', ['delete', 'cluster', '--name', NAME], { stdio: ['ignore', 2, 2] });
   }
-  // kwokctl stops each component by its pid file; anything it missed is ours to end.
-  const pattern = `^${paths.bin}/(etcd|kube-apiserver|kube-controller-manager|kube-scheduler|kwok) `;
-  const left = spawnSync('pgrep', ['-f', pattern], { encoding: 'utf8' }).stdout.trim();
-  if (left) {
-    spawnSync('pkill', ['-TERM', '-f', pattern]);
-    fail(`processes were left running and have been sent SIGTERM: ${left.split('\n').join(', ')}`);
+  // kwokctl stops each component by its pid file; anything it missed is ours to end. It runs
+  // them from links in the cluster's own bin folder. A component may take a moment to exit.
+  const pattern = `^${join(workDir, 'clusters', NAME, 'bin')}/(etcd|kube-apiserver|kube-controller-manager|kube-scheduler|kwok-controller) `;
+  const left = () => spawnSync('pgrep', ['-f', pattern], { encoding: 'utf8' }).stdout.trim();
+  const deadline = Date.now() + 10_000;
+  while (left() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+  const remaining = left();
+  if (remaining) {
+    spawnSync('pkill', ['-KILL', '-f', pattern]);
+    fail(`processes were still running 10 s after the cluster was deleted and have been killed: ${remaining.split('\n').join(', ')}`);
   }
   console.log('cluster removed');
 }
@@ -98,6 +102,6 @@ function status() {
 
 const command = process.argv[2];
 if (command === 'up') await up();
-else if (command === 'down') down();
+else if (command === 'down') await down();
 else if (command === 'status') status();
 else fail('usage: npm run cluster -- up|down|status');
