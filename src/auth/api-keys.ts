@@ -5,6 +5,7 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import { InvalidInputError, NotFoundError, UnauthorizedError } from '../errors.js';
+import { isoTime } from '../store/rows.js';
 import type { ApiKeysTable, Database } from '../store/schema.js';
 import type { Grant } from './roles.js';
 
@@ -129,10 +130,9 @@ function safeEqual(a: string, b: string): boolean {
 }
 
 function toKey(row: Selectable<ApiKeysTable>): ApiKey {
-  const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
   return {
     id: row.id, name: row.name, principal: row.principal, grants: JSON.parse(row.grants) as Grant[],
-    createdAt: iso(row.created_at)!, expiresAt: iso(row.expires_at)!, lastUsedAt: iso(row.last_used_at),
-    revokedAt: iso(row.revoked_at), replacedBy: row.replaced_by, graceUntil: iso(row.grace_until),
+    createdAt: isoTime(row.created_at)!, expiresAt: isoTime(row.expires_at)!, lastUsedAt: isoTime(row.last_used_at),
+    revokedAt: isoTime(row.revoked_at), replacedBy: row.replaced_by, graceUntil: isoTime(row.grace_until),
   };
 }

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { DialectName } from '../store/migrations.js';
-import { encodeCursor, decodeCursor, type Page } from '../store/operation-store.js';
+import { decodeCursor, isoTime, keysetPage, type Page } from '../store/rows.js';
 import type { AuditLogTable, Database } from '../store/schema.js';
 
 export interface AuditEntry {
@@ -67,10 +67,7 @@ export class AuditLog {
     if (filter.since) query = query.where('at', '>=', Date.parse(filter.since));
     if (filter.until) query = query.where('at', '<', Date.parse(filter.until));
     if (cursor !== undefined) query = query.where('seq', '<', decodeCursor(cursor));
-    const rows = await query.orderBy('seq', 'desc').limit(limit + 1).execute();
-    const items = rows.slice(0, limit);
-    const last = items.at(-1);
-    return { items: items.map(toRecord), nextCursor: rows.length > limit && last ? encodeCursor(last.seq) : null };
+    return keysetPage(await query.orderBy('seq', 'desc').limit(limit + 1).execute(), limit, toRecord);
   }
 
   /** Walks the whole chain; the first record whose hash or link does not hold is where it broke. */
@@ -94,7 +91,7 @@ export class AuditLog {
 
 function toRecord(row: Selectable<AuditLogTable>): AuditRecord {
   return {
-    seq: row.seq, at: new Date(Number(row.at)).toISOString(), principal: row.principal, credentialId: row.credential_id,
+    seq: row.seq, at: isoTime(row.at)!, principal: row.principal, credentialId: row.credential_id,
     source: row.source, action: row.action, target: row.target, result: row.result as AuditRecord['result'], reason: row.reason,
     status: row.status, hash: row.hash,
   };

@@ -1,17 +1,19 @@
 // Schema migrations for both databases, applied in order by Kysely's Migrator at start-up.
 // Append new migrations; never edit one that has shipped.
-import { sql, type Kysely, type Migration } from 'kysely';
+import { sql, type ColumnDefinitionBuilder, type Kysely, type Migration } from 'kysely';
 
 export type DialectName = 'sqlite' | 'postgres';
 
 export function migrations(dialect: DialectName): Record<string, Migration> {
   const bigint = dialect === 'postgres' ? 'bigint' : 'integer';
+  // An ever-increasing primary key: the order of operations and of audit records.
+  const serial = dialect === 'postgres' ? 'bigserial' : 'integer';
+  const serialKey = (c: ColumnDefinitionBuilder) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement());
   return {
     '0001_operations': {
       async up(db: Kysely<any>) {
         await db.schema.createTable('operations')
-          .addColumn('seq', dialect === 'postgres' ? 'bigserial' : 'integer', (c) =>
-            dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement())
+          .addColumn('seq', serial, serialKey)
           .addColumn('id', 'text', (c) => c.notNull().unique())
           .addColumn('environment', 'text', (c) => c.notNull())
           .addColumn('type', 'text', (c) => c.notNull())
@@ -99,8 +101,7 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
           .execute();
         await db.schema.createIndex('auth_failures_by_source').on('auth_failures').columns(['source', 'at']).execute();
         await db.schema.createTable('audit_log')
-          .addColumn('seq', dialect === 'postgres' ? 'bigserial' : 'integer', (c) =>
-            dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement())
+          .addColumn('seq', serial, serialKey)
           .addColumn('at', bigint, (c) => c.notNull())
           .addColumn('principal', 'text', (c) => c.notNull())
           .addColumn('credential_id', 'text')

@@ -3,9 +3,10 @@
 // two processes sharing a database can race without either corrupting a row.
 import { randomUUID, createHash } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
-import { ConflictError, InvalidInputError, UnprocessableError } from '../errors.js';
+import { ConflictError, UnprocessableError } from '../errors.js';
 import type { ChangeSummary } from '../engine/types.js';
 import { FINISHED_STATUSES, type NewOperation, type Operation, type OperationEvent, type OperationStatus } from '../operations/operation.js';
+import { decodeCursor, isoTime, keysetPage } from './rows.js';
 import type { Database, OperationsTable } from './schema.js';
 
 type Row = Selectable<OperationsTable>;
@@ -16,11 +17,6 @@ export interface FinishFields {
   outputs?: Record<string, unknown> | null;
   resourceCount?: number | null;
   error?: string | null;
-}
-
-export interface Page<T> {
-  items: T[];
-  nextCursor: string | null;
 }
 
 export class OperationStore {
@@ -77,10 +73,8 @@ export class OperationStore {
   async listIds(environment: string, limit: number, cursor?: string): Promise<{ ids: string[]; nextCursor: string | null }> {
     let query = this.db.selectFrom('operations').select(['seq', 'id']).where('environment', '=', environment);
     if (cursor !== undefined) query = query.where('seq', '<', decodeCursor(cursor));
-    const rows = await query.orderBy('seq', 'desc').limit(limit + 1).execute();
-    const items = rows.slice(0, limit);
-    const last = items.at(-1);
-    return { ids: items.map((r) => r.id), nextCursor: rows.length > limit && last ? encodeCursor(last.seq) : null };
+    const page = keysetPage(await query.orderBy('seq', 'desc').limit(limit + 1).execute(), limit, (row) => row.id);
+    return { ids: page.items, nextCursor: page.nextCursor };
   }
 
   async getMany(ids: string[]): Promise<Operation[]> {
@@ -269,7 +263,6 @@ function hashRequest(input: NewOperation): string {
 }
 
 function toOperation(row: Row): Operation {
-  const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
   return {
     id: row.id,
     environment: row.environment,
@@ -278,9 +271,9 @@ function toOperation(row: Row): Operation {
     message: row.message,
     status: row.status as OperationStatus,
     requestedBy: row.requested_by,
-    queuedAt: iso(row.queued_at)!,
-    startedAt: iso(row.started_at),
-    finishedAt: iso(row.finished_at),
+    queuedAt: isoTime(row.queued_at)!,
+    startedAt: isoTime(row.started_at),
+    finishedAt: isoTime(row.finished_at),
     cancelRequested: Boolean(row.cancel_requested),
     summary: row.summary ? JSON.parse(row.summary) : null,
     outputs: row.outputs ? JSON.parse(row.outputs) : null,
@@ -289,16 +282,6 @@ function toOperation(row: Row): Operation {
     error: row.error,
     pulumiVersion: row.pulumi_version,
   };
-}
-
-export function encodeCursor(seq: number): string {
-  return Buffer.from(`s${seq}`).toString('base64url');
-}
-
-export function decodeCursor(cursor: string): number {
-  const match = /^s(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString());
-  if (!match) throw new InvalidInputError('invalid_cursor', 'cursor is not one this service returned', { field: 'cursor' });
-  return Number(match[1]);
 }
 
 function isUniqueViolation(error: unknown): boolean {

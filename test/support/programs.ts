@@ -14,20 +14,21 @@ export interface TempProgram {
 }
 
 export function copyProgram(fixture: string): TempProgram {
-  const root = mkdtempSync(join(tmpdir(), `stackpilot-${fixture}-`));
-  const dir = join(root, 'program');
-  cpSync(join(repoDir, 'test', 'fixtures', 'programs', fixture), dir, { recursive: true });
-  symlinkSync(join(repoDir, 'node_modules'), join(dir, 'node_modules'));
-  const state = join(root, 'state');
-  mkdirSync(state);
-  return { dir, backendUrl: `file://${state}`, remove: () => rmSync(root, { recursive: true, force: true }) };
+  return privateCopy(`stackpilot-${fixture}-`, (dir) => cpSync(join(repoDir, 'test', 'fixtures', 'programs', fixture), dir, { recursive: true }));
 }
 
 /** A private copy of the repository's own Pulumi project: Pulumi.yaml, programs/ and stacks/. */
 export function copyProject(): TempProgram {
-  const root = mkdtempSync(join(tmpdir(), 'stackpilot-project-'));
+  return privateCopy('stackpilot-project-', (dir) => {
+    for (const part of ['Pulumi.yaml', 'programs', 'stacks']) cpSync(join(repoDir, part), join(dir, part), { recursive: true });
+  });
+}
+
+/** A temporary folder with the program (filled by `fill`), linked node_modules and its own state. */
+function privateCopy(prefix: string, fill: (dir: string) => void): TempProgram {
+  const root = mkdtempSync(join(tmpdir(), prefix));
   const dir = join(root, 'program');
-  for (const part of ['Pulumi.yaml', 'programs', 'stacks']) cpSync(join(repoDir, part), join(dir, part), { recursive: true });
+  fill(dir);
   symlinkSync(join(repoDir, 'node_modules'), join(dir, 'node_modules'));
   const state = join(root, 'state');
   mkdirSync(state);
