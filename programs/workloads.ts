@@ -83,7 +83,9 @@ export class Workloads extends pulumi.ComponentResource {
     const deployment = new k8s.apps.v1.Deployment(name, {
       metadata: { namespace, name, labels },
       spec: {
-        replicas: app.replicas,
+        // An autoscaled Deployment's replica count belongs to its HorizontalPodAutoscaler: set
+        // here, every update would reset the autoscaler's choice.
+        ...(settings.autoscaling ? {} : { replicas: app.replicas }),
         selector: { matchLabels: labels },
         // A new pod must be Ready before an old one goes: capacity never drops below replicas.
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },

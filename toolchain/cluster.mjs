@@ -7,7 +7,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheRoot, toolchainPaths } from './versions.mjs';
 
-const NAME = 'stackpilot';
+// Another name gives a second, independent cluster (for example one per checkout on a shared machine).
+const NAME = process.env.STACKPILOT_CLUSTER_NAME ?? 'stackpilot';
 const NODES = 2;
 const paths = toolchainPaths();
 const workDir = join(cacheRoot(), '..', 'kwok');

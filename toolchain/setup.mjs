@@ -1,11 +1,13 @@
-// `npm run setup`: installs npm dependencies, builds the pinned Pulumi toolchain and local
-// cluster binaries from Go modules (cached outside the work tree), installs the provider
-// plugins into the toolchain's PULUMI_HOME, and prints TOOLCHAIN_BIN=<dir> as its last line.
+// `npm run setup`: installs the pinned Node LTS when the machine's is older, installs npm
+// dependencies with it, builds the pinned Pulumi toolchain and local cluster binaries from Go
+// modules (cached outside the work tree), installs the provider plugins into the toolchain's
+// PULUMI_HOME, and prints TOOLCHAIN_BIN=<dir> as its last line.
 // Idempotent; with everything cached it only hashes a few files and checks a few paths.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { builders, download } from './build.mjs';
+import { download } from './go.mjs';
+import { installNode, nodeEnv, nodeRuntime } from './node.mjs';
 import { cacheRoot, groupKey, groups, readVersions, toolchainDir, toolchainPaths } from './versions.mjs';
 
 const repoDir = dirname(toolchainDir);
@@ -35,12 +37,26 @@ function checkGo() {
   }
 }
 
-function installNpmDependencies() {
+/**
+ * npm ci with the runtime Node first on PATH, so native modules (better-sqlite3) are compiled
+ * for the Node that will load them; a change of runtime Node rebuilds them.
+ */
+function installNpmDependencies(runtime) {
   const marker = join(repoDir, 'node_modules', '.package-lock.json');
+  const builtFor = join(repoDir, 'node_modules', '.stackpilot-node');
   const lock = join(repoDir, 'package-lock.json');
-  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return;
-  log('installing npm dependencies (npm ci)');
-  execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: repoDir, stdio: ['ignore', 2, 2] });
+  const env = nodeEnv(runtime);
+  const npm = (args) => execFileSync('npm', args, { cwd: repoDir, env, stdio: ['ignore', 2, 2] });
+  if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs) {
+    log(`installing npm dependencies (npm ci, on Node ${runtime.version})`);
+    npm(['ci', '--no-audit', '--no-fund']);
+  } else if (!existsSync(builtFor) || readFileSync(builtFor, 'utf8') !== runtime.version) {
+    log(`rebuilding native npm modules for Node ${runtime.version}`);
+    npm(['rebuild']);
+  } else {
+    return;
+  }
+  writeFileSync(builtFor, runtime.version);
 }
 
 /** A user who already has a Pulumi CLI names it; its language host must sit next to it. */
@@ -55,7 +71,7 @@ function externalCli() {
 }
 
 /** Builds one group into a temporary folder and renames it into place, so a cache entry is always whole. */
-function ensureGroup(group) {
+async function ensureGroup(group) {
   const dir = join(cacheRoot(), 'groups', `${group}-${groupKey(group)}`);
   if (existsSync(dir)) return dir;
   checkGo();
@@ -71,7 +87,8 @@ function ensureGroup(group) {
   mkdirSync(join(tmp, 'plugins'), { recursive: true });
   const started = Date.now();
   try {
-    builders[group](tmp);
+    const { build } = await import(join(toolchainDir, group, 'build.mjs'));
+    build(tmp);
   } catch (error) {
     rmSync(tmp, { recursive: true, force: true });
     throw new SetupError(`building ${group} failed (see the Go output above): ${error.message.split('\n')[0]}`);
@@ -158,14 +175,24 @@ function checkNpmVersion(name, version) {
   }
 }
 
-function main() {
-  installNpmDependencies();
+async function main() {
+  const runtime = nodeRuntime();
+  try {
+    installNode(runtime, log);
+  } catch (error) {
+    throw new SetupError(`cannot install Node ${runtime.version} from the npm registry (node-${process.platform}-${process.arch}): ${String(error.message).split('\n')[0]}`);
+  }
+  installNpmDependencies(runtime);
   const external = externalCli();
-  const built = groups.map((group) => {
-    if (external?.[group]) return external[group];
-    const dir = ensureGroup(group);
-    return { bin: filesOf(join(dir, 'bin')), plugins: filesOf(join(dir, 'plugins')) };
-  });
+  const built = [];
+  for (const group of groups) {
+    if (external?.[group]) {
+      built.push(external[group]);
+      continue;
+    }
+    const dir = await ensureGroup(group);
+    built.push({ bin: filesOf(join(dir, 'bin')), plugins: filesOf(join(dir, 'plugins')) });
+  }
   const paths = toolchainPaths();
   assemble(paths, built);
   installPlugins(paths);
@@ -173,7 +200,7 @@ function main() {
 }
 
 try {
-  main();
+  await main();
 } catch (error) {
   if (!(error instanceof SetupError)) throw error;
   log(`error: ${error.message}`);

@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { nodeEnv, nodeRuntime } from './node.mjs';
 import { toolchainDir } from './versions.mjs';
 
 const repoDir = dirname(toolchainDir);
@@ -25,7 +26,9 @@ function step(title, cmd, args, options = {}) {
 }
 
 step('setup', process.execPath, [join(toolchainDir, 'setup.mjs')]);
-step('type check', join(repoDir, 'node_modules', '.bin', 'tsc'), ['--noEmit', '-p', 'tsconfig.json']);
+// Everything from here runs on the runtime Node (the pinned LTS when the machine's is older).
+const runtime = nodeRuntime();
+step('type check', runtime.node, [join(repoDir, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '-p', 'tsconfig.json']);
 
 ensurePostgres();
 
@@ -36,9 +39,8 @@ const kubeconfig = kubeconfigLine.replace(/^KUBECONFIG=/, '');
 process.stderr.write('\n== tests\n');
 const reportDir = mkdtempSync(join(tmpdir(), 'stackpilot-report-'));
 const report = join(reportDir, 'vitest.json');
-const tests = spawnSync(join(repoDir, 'node_modules', '.bin', 'vitest'),
-  ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)],
-  { cwd: repoDir, stdio: 'inherit', env: { ...process.env, KUBECONFIG: kubeconfig } });
+const tests = spawnSync(runtime.node, [join(repoDir, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)],
+  { cwd: repoDir, stdio: 'inherit', env: { ...nodeEnv(runtime), KUBECONFIG: kubeconfig } });
 
 if (!clusterWasUp) step('cluster down', process.execPath, [join(toolchainDir, 'cluster.mjs'), 'down']);
 

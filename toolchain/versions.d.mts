@@ -2,6 +2,7 @@
 export const toolchainDir: string;
 export const groups: string[];
 export interface Versions {
+  node: string;
   pulumi: string;
   plugins: Record<string, { version: string; module: string; moduleVersion: string }>;
   kubernetes: string;

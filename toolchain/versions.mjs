@@ -9,22 +9,33 @@ import { fileURLToPath } from 'node:url';
 
 export const toolchainDir = dirname(fileURLToPath(import.meta.url));
 
-/** The wrapper modules, each built on its own and cached under its own key. */
-export const groups = ['pulumi-cli', 'language-host', 'provider-kubernetes', 'cluster'];
+/**
+ * The wrapper modules, each built on its own by its folder's build.mjs and cached under its
+ * own key, with the pins that decide what it builds: a change to one group's pin, module or
+ * recipe rebuilds that group alone.
+ */
+const GROUP_PINS = {
+  'pulumi-cli': (v) => ({ pulumi: v.pulumi }),
+  'language-host': (v) => ({ pulumi: v.pulumi }),
+  'provider-kubernetes': (v) => ({ kubernetes: v.plugins.kubernetes }),
+  cluster: (v) => ({ kubernetes: v.kubernetes, etcd: v.etcd, kwok: v.kwok }),
+};
+export const groups = Object.keys(GROUP_PINS);
 
 export function readVersions() {
   return JSON.parse(readFileSync(join(toolchainDir, 'versions.json'), 'utf8'));
 }
 
-/** Hash of everything that decides a group's binaries: its sources, go.mod, go.sum, the pins and the build script. */
+/** Hash of everything that decides a group's binaries: its sources, go.mod, go.sum, recipe, pins and the shared Go helpers. */
 export function groupKey(group) {
   const hash = createHash('sha256');
   const dir = join(toolchainDir, group);
   for (const name of readdirSync(dir, { recursive: true }).map(String).sort()) {
-    if (!/\.(go|mod|sum)$/.test(name)) continue;
+    if (!/\.(go|mod|sum|mjs)$/.test(name)) continue;
     hash.update(name).update('\0').update(readFileSync(join(dir, name))).update('\0');
   }
-  for (const shared of ['versions.json', 'build.mjs']) hash.update(readFileSync(join(toolchainDir, shared)));
+  hash.update(readFileSync(join(toolchainDir, 'go.mjs')));
+  hash.update(JSON.stringify(GROUP_PINS[group](readVersions())));
   hash.update(`${process.platform}-${process.arch}`);
   return hash.digest('hex').slice(0, 16);
 }

@@ -140,6 +140,11 @@ describe('the TORONTO AI TEAM AGENT program, with mocks', () => {
     expect(byType(env, 'kubernetes:policy/v1:PodDisruptionBudget')).toHaveLength(2);
   });
 
+  it.each(['staging', 'production'])('%s: autoscaled Deployments leave their replica count to the autoscaler', (env) => {
+    // A replica count set here would reset the autoscaler's choice on every update.
+    for (const deployment of byType(env, 'kubernetes:apps/v1:Deployment')) expect(deployment.inputs.spec).not.toHaveProperty('replicas');
+  });
+
   it('staging has the same shape and size as production', () => {
     const shape = (env: string) => of(env).resources.map((r) => `${r.type}::${r.name}`).sort();
     expect(shape('staging')).toEqual(shape('production'));
