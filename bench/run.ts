@@ -32,7 +32,7 @@ async function serve(program: TempProgram, extra: Partial<Parameters<typeof load
   const config = loadConfig({ PATH: process.env.PATH }, {
     dataDir: join(program.dir, '..', 'data'), projectDir: program.dir, stateBackendUrl: program.backendUrl,
     secretsPassphrase: TEST_PASSPHRASE, logLevel: 'warn', pollMilliseconds: 200, bootstrapAdminKey: KEY,
-    rateLimitPerMinute: 1_000_000, ...extra,
+    rateLimitPerMinute: 1_000_000, rateLimitPerSourcePerMinute: 1_000_000, ...extra,
   });
   const service = await startService(config, createLogger('warn'));
   const url = await service.app.listen({ host: '127.0.0.1', port: 0 });
@@ -67,7 +67,7 @@ async function postAndStream(url: string, env: string, type: string) {
 async function apiVersusCli() {
   const program = copyProgram('service-project');
   const { service, url } = await serve(program);
-  const env = pulumiEnv({ backendUrl: program.backendUrl, passphrase: TEST_PASSPHRASE, path: process.env.PATH ?? '' });
+  const env = { ...process.env, ...pulumiEnv({ backendUrl: program.backendUrl, passphraseFile: program.passphraseFile, path: process.env.PATH ?? '' }) };
   const pulumi = join(toolchainPaths().bin, 'pulumi');
   // As the Automation API runs it: PULUMI_DEBUG_COMMANDS makes the CLI accept --event-log.
   const cli = { cwd: program.dir, env: { ...env, PULUMI_DEBUG_COMMANDS: 'true' } };
@@ -154,7 +154,7 @@ async function seed(service: Service, count: number) {
     await service.database.db.insertInto('operations').values(Array.from({ length: batch }, (_, i) => {
       const n = start + i;
       return {
-        id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, environment: envs[n % 4]!, type: 'update', scope: 'all',
+        id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, environment: envs[n % 4]!, type: 'update', scope: 'all', spec: '{"scope":"all"}',
         message: `seeded ${n}`, status: 'succeeded', requested_by: 'bench', idempotency_key: null, request_hash: null,
         queued_at: n, started_at: n, finished_at: n + 1, summary: JSON.stringify({ same: 5 }), outputs: JSON.stringify({ greeting: 'hello' }),
         resource_count: 5, warnings: '[]', pulumi_version: '3.274.1',

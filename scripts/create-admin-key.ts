@@ -4,7 +4,8 @@
 // STACKPILOT_BOOTSTRAP_ADMIN_KEY instead.
 import { parseArgs } from 'node:util';
 import { ADMIN_GRANTS } from '../src/auth/access-service.js';
-import { ApiKeyStore, MAX_KEY_DAYS, generateKeyToken } from '../src/auth/api-keys.js';
+import { ApiKeys, MAX_KEY_DAYS, generateKeyToken } from '../src/auth/api-keys.js';
+import { ApiKeyRepository } from '../src/store/api-key-repository.js';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/store/database.js';
 
@@ -22,7 +23,7 @@ try {
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const days = Number(values.days);
   if (!(days >= 1 && days <= MAX_KEY_DAYS)) throw new ConfigError([`--days must be between 1 and ${MAX_KEY_DAYS}`]);
-  const { key, token } = await new ApiKeyStore(database.db).create({ name: `admin key for ${values.principal}`, principal: values.principal!, grants: ADMIN_GRANTS, expiresInDays: days });
+  const { key, token } = await new ApiKeys(new ApiKeyRepository(database.db)).create({ name: `admin key for ${values.principal}`, principal: values.principal!, grants: ADMIN_GRANTS, expiresInDays: days });
   await database.close();
   console.error(`created admin key ${key.id} for ${key.principal}, expiring ${key.expiresAt}; it is shown only now:`);
   console.log(token);

@@ -3,11 +3,11 @@
 // with what the running service serves at /openapi.json.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildApp, type AppServices } from '../src/app.js';
+import { buildApp, type AppServices } from '../src/http/app.js';
 import { createLogger } from '../src/logger.js';
 
 export async function generateSpec(): Promise<unknown> {
-  const app = await buildApp({ rateLimit: { max: 1, windowSeconds: 60 } } as AppServices, createLogger('silent'));
+  const app = await buildApp({ rateLimit: { max: 1, maxPerSource: 1, windowSeconds: 60 } } as AppServices, createLogger('silent'));
   await app.ready();
   const spec = app.swagger();
   await app.close();

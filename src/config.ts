@@ -1,16 +1,21 @@
-// Every setting, read once from the environment, checked against one schema, frozen.
-// An invalid configuration stops the process with one message listing every bad setting.
+// Every setting, read once from the environment, checked against one schema, frozen. Nothing
+// else reads process.env. An invalid configuration stops the process with one message listing
+// every bad setting. Each secret may be given as a file too (NAME_FILE, the container
+// convention); secrets given as variables are removed from process.env once read.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
+import { ROLES } from './auth/roles.js';
+import { ENVIRONMENT_NAME_PATTERN } from './environments/environment-name.js';
 
 const repoDir = resolve(import.meta.dirname, '..');
 
 const GrantSchema = Type.Object({
-  role: Type.Enum(['viewer', 'deployer', 'admin']),
-  environments: Type.Union([Type.Literal('*'), Type.Array(Type.String({ pattern: '^[a-z][a-z0-9-]{0,62}$' }), { minItems: 1 })]),
+  role: Type.Enum(ROLES),
+  environments: Type.Union([Type.Literal('*'), Type.Array(Type.String({ pattern: ENVIRONMENT_NAME_PATTERN }), { minItems: 1 })]),
 }, { additionalProperties: false });
 
 const OidcIssuerSchema = Type.Object({
@@ -32,12 +37,19 @@ const Settings = Type.Object({
   databaseUrl: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   stateBackendUrl: Type.String({ pattern: '^(file|s3|postgres|postgresql|gs|azblob)://' }),
   secretsPassphrase: Type.String({ minLength: 8 }),
+  /** A file holding the passphrase, which the engine reads (never a variable in its environment). */
+  secretsPassphraseFile: Type.String({ minLength: 1 }),
   kubeconfig: Type.Optional(Type.String({ minLength: 1 })),
+  /** Serve HTTPS only (with HSTS) with this certificate and key (PEM files). */
+  tlsCert: Type.Optional(Type.String({ minLength: 1 })),
+  tlsKey: Type.Optional(Type.String({ minLength: 1 })),
   maxParallelOperations: Type.Integer({ minimum: 1, maximum: 64 }),
   leaseSeconds: Type.Integer({ minimum: 5, maximum: 3600 }),
   pollMilliseconds: Type.Integer({ minimum: 50, maximum: 60_000 }),
   shutdownGraceSeconds: Type.Integer({ minimum: 0, maximum: 3600 }),
   logLevel: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  /** Keep the engine's debug diagnostics in every operation's events. */
+  engineDebugEvents: Type.Boolean(),
   /** An API key (sp_...) installed as an admin key at start-up, for automation. */
   bootstrapAdminKey: Type.Optional(Type.String({ pattern: '^sp_[a-z0-9]{12}_[A-Za-z0-9_-]{43}$' })),
   /** Trusted OIDC issuers and the rules that map their tokens' claims to grants. */
@@ -45,13 +57,18 @@ const Settings = Type.Object({
   sessionLifetimeSeconds: Type.Integer({ minimum: 60, maximum: 86_400 }),
   sessionIdleSeconds: Type.Integer({ minimum: 30, maximum: 86_400 }),
   rateLimitPerMinute: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+  rateLimitPerSourcePerMinute: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
   lockoutMaxFailures: Type.Integer({ minimum: 1, maximum: 10_000 }),
   lockoutWindowSeconds: Type.Integer({ minimum: 1, maximum: 86_400 }),
+  /** Where setup caches the toolchain (and the local cluster keeps its state). */
+  cacheDir: Type.String({ minLength: 1 }),
   /** The process's own PATH, handed on to the engine behind the toolchain's bin. */
   path: Type.String(),
 }, { additionalProperties: false });
 
 export type Config = Readonly<Static<typeof Settings>>;
+
+type Key = Exclude<keyof Static<typeof Settings>, 'path' | 'secretsPassphraseFile'>;
 
 /** The variables read, with their defaults; the README's configuration table mirrors this. */
 const VARIABLES = {
@@ -63,22 +80,27 @@ const VARIABLES = {
   stateBackendUrl: ['STACKPILOT_STATE_BACKEND', undefined], // default: file://<dataDir>/state
   secretsPassphrase: ['STACKPILOT_SECRETS_PASSPHRASE', undefined], // default: <dataDir>/passphrase, made once
   kubeconfig: ['STACKPILOT_KUBECONFIG', undefined],
+  tlsCert: ['STACKPILOT_TLS_CERT', undefined],
+  tlsKey: ['STACKPILOT_TLS_KEY', undefined],
   maxParallelOperations: ['STACKPILOT_MAX_PARALLEL', '4'],
   leaseSeconds: ['STACKPILOT_LEASE_SECONDS', '30'],
   pollMilliseconds: ['STACKPILOT_POLL_MS', '500'],
   shutdownGraceSeconds: ['STACKPILOT_SHUTDOWN_GRACE_SECONDS', '30'],
   logLevel: ['STACKPILOT_LOG_LEVEL', 'info'],
+  engineDebugEvents: ['STACKPILOT_ENGINE_DEBUG_EVENTS', 'false'],
   bootstrapAdminKey: ['STACKPILOT_BOOTSTRAP_ADMIN_KEY', undefined],
   oidcIssuers: ['STACKPILOT_OIDC_ISSUERS', '[]'], // JSON: [{issuer, audience, jwksUri, rules: [{claims, grants}]}]
   sessionLifetimeSeconds: ['STACKPILOT_SESSION_LIFETIME_SECONDS', '900'],
   sessionIdleSeconds: ['STACKPILOT_SESSION_IDLE_SECONDS', '300'],
   rateLimitPerMinute: ['STACKPILOT_RATE_LIMIT_PER_MINUTE', '600'],
+  rateLimitPerSourcePerMinute: ['STACKPILOT_RATE_LIMIT_PER_SOURCE_PER_MINUTE', '3000'],
   lockoutMaxFailures: ['STACKPILOT_LOCKOUT_MAX_FAILURES', '10'],
   lockoutWindowSeconds: ['STACKPILOT_LOCKOUT_WINDOW_SECONDS', '600'],
-} as const satisfies Record<Exclude<keyof Static<typeof Settings>, 'path'>, readonly [string, string | undefined]>;
+  cacheDir: ['STACKPILOT_CACHE_DIR', undefined], // default: $XDG_CACHE_HOME/stackpilot or ~/.cache/stackpilot
+} as const satisfies Record<Key, readonly [string, string | undefined]>;
 
-/** Variables that carry secrets: removed from process.env once read, so no child inherits them. */
-const SECRET_VARIABLES = ['DATABASE_URL', 'STACKPILOT_SECRETS_PASSPHRASE', 'STACKPILOT_STATE_BACKEND', 'STACKPILOT_BOOTSTRAP_ADMIN_KEY'];
+/** Variables that carry secrets: each may be given as NAME_FILE, and is removed from process.env once read. */
+export const SECRET_VARIABLES = ['DATABASE_URL', 'STACKPILOT_SECRETS_PASSPHRASE', 'STACKPILOT_STATE_BACKEND', 'STACKPILOT_BOOTSTRAP_ADMIN_KEY'] as const;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -87,32 +109,56 @@ export class ConfigError extends Error {
 }
 
 const INTEGER_KEYS = new Set(['port', 'maxParallelOperations', 'leaseSeconds', 'pollMilliseconds', 'shutdownGraceSeconds',
-  'sessionLifetimeSeconds', 'sessionIdleSeconds', 'rateLimitPerMinute', 'lockoutMaxFailures', 'lockoutWindowSeconds']);
+  'sessionLifetimeSeconds', 'sessionIdleSeconds', 'rateLimitPerMinute', 'rateLimitPerSourcePerMinute', 'lockoutMaxFailures', 'lockoutWindowSeconds']);
+const BOOLEAN_KEYS = new Set(['engineDebugEvents']);
 const JSON_KEYS = new Set(['oidcIssuers']);
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const problems: string[] = [];
   const raw: Record<string, unknown> = { path: env.PATH ?? '/usr/local/bin:/usr/bin:/bin' };
   for (const [key, [name, fallback]] of Object.entries(VARIABLES)) {
-    const value = env[name] ?? fallback;
+    const value = readVariable(env, name, problems) ?? fallback;
     if (value === undefined) continue;
-    raw[key] = INTEGER_KEYS.has(key) && /^-?\d+$/.test(value) ? Number(value) : JSON_KEYS.has(key) ? parseJson(value) : value;
+    raw[key] = INTEGER_KEYS.has(key) && /^-?\d+$/.test(value) ? Number(value)
+      : BOOLEAN_KEYS.has(key) && /^(true|false)$/.test(value) ? value === 'true'
+        : JSON_KEYS.has(key) ? parseJson(value) : value;
   }
   Object.assign(raw, overrides);
   const dataDir = resolve(String(raw.dataDir));
   raw.dataDir = dataDir;
   raw.projectDir = resolve(String(raw.projectDir));
   raw.stateBackendUrl ??= `file://${join(dataDir, 'state')}`;
+  raw.cacheDir ??= join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'stackpilot');
 
-  const problems = [...Value.Errors(Settings, { ...raw, secretsPassphrase: raw.secretsPassphrase ?? 'placeholder' })]
-    .map((e) => `${nameOf(e.instancePath)}: ${e.message}`);
+  problems.push(...[...Value.Errors(Settings, { ...raw, secretsPassphrase: raw.secretsPassphrase ?? 'placeholder', secretsPassphraseFile: 'placeholder' })]
+    .map((e) => `${nameOf(e.instancePath)}: ${e.message}`));
   if (!existsSync(join(String(raw.projectDir), 'Pulumi.yaml'))) {
     problems.push(`STACKPILOT_PROJECT_DIR: no Pulumi.yaml in ${String(raw.projectDir)}`);
   }
+  if ((raw.tlsCert === undefined) !== (raw.tlsKey === undefined)) problems.push('STACKPILOT_TLS_CERT and STACKPILOT_TLS_KEY go together');
+  for (const key of ['tlsCert', 'tlsKey'] as const) {
+    if (typeof raw[key] === 'string' && !existsSync(raw[key])) problems.push(`${VARIABLES[key][0]}: no file ${raw[key]}`);
+  }
   if (problems.length) throw new ConfigError(problems);
 
-  raw.secretsPassphrase ??= embeddedPassphrase(dataDir);
-  for (const name of SECRET_VARIABLES) if (env === process.env) delete process.env[name];
+  const passphrase = passphraseOf(raw, env, dataDir);
+  raw.secretsPassphrase = passphrase.value;
+  raw.secretsPassphraseFile = passphrase.file;
+  if (env === process.env) for (const name of SECRET_VARIABLES) delete process.env[name];
   return Object.freeze(raw as Static<typeof Settings>);
+}
+
+/** NAME, or the contents of the file NAME_FILE names (one trailing newline dropped). */
+function readVariable(env: NodeJS.ProcessEnv, name: string, problems: string[]): string | undefined {
+  const file = env[`${name}_FILE`];
+  if (file === undefined || !(SECRET_VARIABLES as readonly string[]).includes(name)) return env[name];
+  if (env[name] !== undefined) problems.push(`${name} and ${name}_FILE are both set: give one`);
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch {
+    problems.push(`${name}_FILE: cannot read ${file}`);
+    return undefined;
+  }
 }
 
 function parseJson(value: string): unknown {
@@ -124,16 +170,27 @@ function parseJson(value: string): unknown {
 }
 
 function nameOf(instancePath: string): string {
-  const key = instancePath.replace(/^\//, '').split('/')[0] as keyof typeof VARIABLES;
+  const key = instancePath.replace(/^\//, '').split('/')[0] as Key;
   return VARIABLES[key]?.[0] ?? key;
 }
 
-/** The embedded default: a random passphrase made on first start and kept in the data dir (0600). */
-function embeddedPassphrase(dataDir: string): string {
-  const file = join(dataDir, 'passphrase');
-  if (!existsSync(file)) {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600, flag: 'wx' });
+/**
+ * The passphrase and the file the engine reads it from: the file named by
+ * STACKPILOT_SECRETS_PASSPHRASE_FILE; a passphrase given as a variable, written (0600) into the
+ * data dir; or the embedded default, made once and kept in the data dir.
+ */
+function passphraseOf(raw: Record<string, unknown>, env: NodeJS.ProcessEnv, dataDir: string): { value: string; file: string } {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const given = env.STACKPILOT_SECRETS_PASSPHRASE_FILE;
+  if (given && raw.secretsPassphrase !== undefined && env.STACKPILOT_SECRETS_PASSPHRASE === undefined) {
+    return { value: String(raw.secretsPassphrase), file: resolve(given) };
   }
-  return readFileSync(file, 'utf8').trim();
+  if (raw.secretsPassphrase !== undefined) {
+    const file = join(dataDir, 'passphrase.given');
+    writeFileSync(file, String(raw.secretsPassphrase), { mode: 0o600 });
+    return { value: String(raw.secretsPassphrase), file };
+  }
+  const file = join(dataDir, 'passphrase');
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600, flag: 'wx' });
+  return { value: readFileSync(file, 'utf8').trim(), file };
 }

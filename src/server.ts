@@ -1,21 +1,28 @@
 // Process entry: read config, start the service, listen, and shut down gracefully on
-// SIGTERM/SIGINT (stop claiming, let running operations finish within the grace period,
-// then cancel them, so no engine process outlives the service).
+// SIGTERM/SIGINT (stop claiming, let running operations finish within the grace period, then
+// cancel them, so no engine process outlives the service). Start-up problems are one line.
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
-import { startService } from './service.js';
+import { StartupError, startService } from './service.js';
+
+function fail(message: string): never {
+  process.stderr.write(`stackpilot: ${message}\n`);
+  process.exit(1);
+}
 
 let config;
 try {
   config = loadConfig();
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
-  process.stderr.write(`stackpilot: ${error.message}\n`);
-  process.exit(1);
+  fail(error.message);
 }
 
 const logger = createLogger(config.logLevel);
-const service = await startService(config, logger);
+const service = await startService(config, logger).catch((error: unknown) => {
+  if (error instanceof StartupError) fail(`cannot start: ${error.message}`);
+  throw error;
+});
 const address = await service.app.listen({ host: config.host, port: config.port });
 logger.info({ address }, 'listening');
 

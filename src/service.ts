@@ -1,99 +1,178 @@
 // The composition root: config → database → engine → domain → app. server.ts runs it;
 // integration tests start it with their own config, against the real engine and databases.
-import { access as fileAccess, constants } from 'node:fs/promises';
+import { access as fileAccess, constants, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { toolchainPaths } from '../toolchain/versions.mjs';
-import { buildApp } from './app.js';
 import { AccessService } from './auth/access-service.js';
+import { ApiKeys } from './auth/api-keys.js';
+import { AuditTrail } from './auth/audit-trail.js';
+import { Authenticator } from './auth/authenticator.js';
+import { Governance } from './auth/governance.js';
+import { Lockout } from './auth/lockout.js';
+import { OidcVerifier } from './auth/oidc.js';
+import { SecretBox } from './auth/secret-box.js';
+import { Sessions } from './auth/sessions.js';
+import { Totp } from './auth/totp.js';
 import type { Config } from './config.js';
 import { pulumiEnv } from './engine/pulumi-env.js';
 import { PulumiEngine } from './engine/pulumi-engine.js';
 import type { Engine } from './engine/types.js';
 import { EnvironmentCatalog } from './environments/environment-catalog.js';
-import { EnvironmentService } from './environments/environment-service.js';
+import { EnvironmentStatusView } from './environments/environment-status.js';
+import { buildApp } from './http/app.js';
+import { Readiness } from './http/readiness.js';
+import { OutboxDispatcher } from './notifications/outbox-dispatcher.js';
+import { OutboxFeed } from './notifications/outbox-feed.js';
 import { OperationQueue, newOwnerId } from './operations/operation-queue.js';
 import { OperationRunner } from './operations/operation-runner.js';
 import { OperationService } from './operations/operation-service.js';
 import { OperationSignals } from './operations/operation-signals.js';
+import { Recovery } from './operations/recovery.js';
+import { ApiKeyRepository } from './store/api-key-repository.js';
+import { AuditRepository } from './store/audit-repository.js';
+import { AuthFailureRepository } from './store/auth-failure-repository.js';
 import { openDatabase, type OpenDatabase } from './store/database.js';
-import { OperationStore } from './store/operation-store.js';
+import { EventLog } from './store/event-log.js';
+import { LeaseRepository } from './store/lease-repository.js';
+import { OperationRepository } from './store/operation-repository.js';
+import { OUTBOX_CHANNEL, OutboxRepository } from './store/outbox-repository.js';
+import { PgListener } from './store/pg-listener.js';
+import { databaseRateLimitStore } from './store/rate-limit-store.js';
+import { SessionRepository } from './store/session-repository.js';
+import { StackRepository } from './store/stack-repository.js';
+import { TotpRepository } from './store/totp-repository.js';
+
+/** Wakes event streams on every replica when a batch of an operation's events lands. */
+const EVENTS_CHANNEL = 'stackpilot_events';
+
+/** Start-up failed for a reason the operator can fix; its message says how, in one line. */
+export class StartupError extends Error {}
 
 export interface Service {
   app: FastifyInstance;
   access: AccessService;
   engine: Engine;
-  store: OperationStore;
-  queue: OperationQueue;
   database: OpenDatabase;
+  queue: OperationQueue;
+  operations: OperationService;
+  repositories: { operations: OperationRepository; leases: LeaseRepository; eventLog: EventLog; outbox: OutboxRepository };
+  dispatcher: OutboxDispatcher;
   /** Stops taking work, drains running operations, closes the app and the database. */
   stop(graceMs?: number): Promise<void>;
 }
 
 export async function startService(config: Config, logger: Logger): Promise<Service> {
   const catalog = EnvironmentCatalog.load(config.projectDir);
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  const store = new OperationStore(database.db);
-  const toolchain = toolchainPaths();
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }).catch((error: Error) => {
+    throw new StartupError(`cannot open the database: ${error.message.split('\n')[0]} (check DATABASE_URL, or STACKPILOT_DATA_DIR for SQLite)`);
+  });
+  const { db, dialect } = database;
+  const outbox = new OutboxRepository(db, dialect);
+  const operationRows = new OperationRepository(db, outbox);
+  const leases = new LeaseRepository(db, dialect, operationRows);
+  const eventLog = new EventLog(db);
+
+  const toolchain = toolchainPaths({ STACKPILOT_CACHE_DIR: config.cacheDir });
   const engine = new PulumiEngine({
     projectDir: config.projectDir,
+    workspaceRoot: join(config.dataDir, 'workspaces'),
     toolchainRoot: toolchain.root,
+    backendUrl: config.stateBackendUrl,
+    salts: new StackRepository(db),
     env: pulumiEnv({
       backendUrl: config.stateBackendUrl,
-      passphrase: config.secretsPassphrase,
+      passphraseFile: config.secretsPassphraseFile,
       toolchain,
       path: config.path,
       extra: config.kubeconfig ? { KUBECONFIG: config.kubeconfig } : {},
     }),
   });
   await prepareBackend(config.stateBackendUrl);
-  await engine.init(catalog.names);
-  logger.info({ environments: catalog.names, pulumi: engine.version, database: database.dialect }, 'engine ready');
-
-  const signals = new OperationSignals();
-  const owner = newOwnerId();
-  const leaseMs = config.leaseSeconds * 1000;
-  const runner = new OperationRunner(store, engine, signals, { owner, leaseMs });
-  const queue = new OperationQueue(owner, store, engine, runner, signals, logger.child({ component: 'queue' }), {
-    environments: catalog.names, maxParallel: config.maxParallelOperations, leaseMs, pollMs: config.pollMilliseconds,
+  await engine.init(catalog.names).catch(async (error: Error) => {
+    await database.close();
+    throw new StartupError(`cannot prepare the stacks: ${error.message.split('\n')[0]}`);
   });
-  const operations = new OperationService(store, catalog, signals, { pollMs: config.pollMilliseconds, onEnqueued: () => queue.kick() });
-  const access = new AccessService(database.db, database.dialect, {
-    passphrase: config.secretsPassphrase,
-    bootstrapAdminKey: config.bootstrapAdminKey,
-    oidcIssuers: config.oidcIssuers,
+  logger.info({ environments: catalog.names, pulumi: engine.version, database: dialect }, 'engine ready');
+
+  const audit = new AuditTrail(new AuditRepository(db, dialect));
+  const governance = new Governance(db, audit);
+  const keys = new ApiKeys(new ApiKeyRepository(db));
+  const sessions = new Sessions(new SessionRepository(db), { lifetimeSeconds: config.sessionLifetimeSeconds, idleSeconds: config.sessionIdleSeconds });
+  const oidc = new OidcVerifier(config.oidcIssuers);
+  const authenticator = new Authenticator(keys, sessions, oidc,
+    new Lockout(new AuthFailureRepository(db), { maxFailures: config.lockoutMaxFailures, windowSeconds: config.lockoutWindowSeconds }));
+  const access = new AccessService(governance, keys, new Totp(new TotpRepository(db), new SecretBox(config.secretsPassphrase)), sessions, oidc, {
     session: { lifetimeSeconds: config.sessionLifetimeSeconds, idleSeconds: config.sessionIdleSeconds },
-    lockout: { maxFailures: config.lockoutMaxFailures, windowSeconds: config.lockoutWindowSeconds },
+    bootstrapAdminKey: config.bootstrapAdminKey,
   });
   await access.bootstrap();
   await access.requireSomeCredential().catch((error: Error) =>
     logger.error(`refusing to serve the API: ${error.message}`)); // fail closed, and say why
+
+  const signals = new OperationSignals();
+  const owner = newOwnerId();
+  const leaseMs = config.leaseSeconds * 1000;
+  const listener = database.pool && config.databaseUrl ? new PgListener(config.databaseUrl, [OUTBOX_CHANNEL, EVENTS_CHANNEL], database.pool) : undefined;
+  const runner = new OperationRunner(operationRows, leases, eventLog, engine, catalog, signals, {
+    owner, leaseMs, debugEvents: config.engineDebugEvents,
+    announce: listener ? (id) => void listener.notify(EVENTS_CHANNEL, id).catch(() => undefined) : undefined,
+  });
+  const recovery = new Recovery(leases, operationRows, engine, governance, signals, logger.child({ component: 'recovery' }), {
+    owner, leaseMs, cliGraceMs: Math.max(5000, config.shutdownGraceSeconds * 1000),
+  });
+  const queue = new OperationQueue(owner, leases, runner, recovery, signals, logger.child({ component: 'queue' }), {
+    environments: catalog.names, maxParallel: config.maxParallelOperations, leaseMs, pollMs: config.pollMilliseconds,
+  });
+  const operations = new OperationService(governance, operationRows, eventLog, catalog, signals, { pollMs: config.pollMilliseconds, onEnqueued: () => queue.kick() });
+
+  // What other replicas do reaches this one through the outbox: waiters wake, the queue looks for work.
+  const feed = new OutboxFeed(outbox, logger.child({ component: 'outbox' }), config.pollMilliseconds);
+  const dispatcher = new OutboxDispatcher(outbox, logger.child({ component: 'dispatcher' }), { owner, leaseMs, pollMs: config.pollMilliseconds });
+  feed.subscribe((event) => {
+    if (event.operationId) signals.notify(event.operationId);
+    if (event.kind === 'operation.queued' || event.kind === 'operation.finished') queue.kick();
+    dispatcher.dispatch();
+  });
+  listener?.on(OUTBOX_CHANNEL, () => feed.read());
+  listener?.on('reconnected', () => feed.read());
+  listener?.on(EVENTS_CHANNEL, (operationId: string) => signals.notify(operationId));
+  await listener?.start();
+  await feed.start();
+
+  const readiness = new Readiness({
+    database: async () => (await operationRows.latest('-'), true),
+    toolchain: async () => (await fileAccess(join(toolchain.bin, 'pulumi'), constants.X_OK), true),
+    stateBackend: () => engine.reachable(),
+  });
   const app = await buildApp({
-    environments: new EnvironmentService(catalog, store),
-    operations,
-    access,
-    rateLimit: { max: config.rateLimitPerMinute, windowSeconds: 60 },
-    checks: {
-      database: async () => (await store.ping(), true),
-      toolchain: async () => (await fileAccess(join(toolchain.bin, 'pulumi'), constants.X_OK), true),
-      stateBackend: () => engine.reachable(),
-    },
-  }, logger);
+    environments: new EnvironmentStatusView(catalog, operationRows, engine, governance),
+    operations, access, authenticator, audit, readiness,
+    rateLimit: { max: config.rateLimitPerMinute, maxPerSource: config.rateLimitPerSourcePerMinute, windowSeconds: 60, store: dialect === 'postgres' ? databaseRateLimitStore(db) : undefined },
+  }, logger, { tls: config.tlsCert && config.tlsKey ? { cert: config.tlsCert, key: config.tlsKey } : undefined });
   queue.start();
+  dispatcher.start();
+  readiness.start();
 
   let stopping: Promise<void> | undefined;
   const stop = (graceMs = config.shutdownGraceSeconds * 1000) => (stopping ??= (async () => {
     await queue.drain(graceMs);
+    await dispatcher.stop();
+    feed.stop();
+    readiness.stop();
+    await listener?.close();
     await app.close();
     await database.close();
   })());
-  return { app, access, engine, store, queue, database, stop };
+  return {
+    app, access, engine, database, queue, operations, dispatcher, stop,
+    repositories: { operations: operationRows, leases, eventLog, outbox },
+  };
 }
 
 /** A file:// backend's folder must exist before the CLI logs into it. */
 async function prepareBackend(url: string): Promise<void> {
   if (!url.startsWith('file://')) return;
-  const { mkdir } = await import('node:fs/promises');
   await mkdir(new URL(url).pathname, { recursive: true, mode: 0o700 });
 }

@@ -1,56 +1,40 @@
-// Access control as the API uses it: authenticate a request's credential (counting failures
-// toward a lockout), decide a permission on an environment, and manage keys, second factors
-// and sessions. One object, built once in service.ts.
-import type { Kysely } from 'kysely';
-import { ForbiddenError, NotFoundError, TooManyRequestsError, UnavailableError } from '../errors.js';
-import type { Database } from '../store/schema.js';
-import type { DialectName } from '../store/migrations.js';
-import { ApiKeyStore, KEY_PATTERN, MAX_KEY_DAYS, type ApiKey, type NewKey } from './api-keys.js';
-import { AuditLog } from './audit-log.js';
-import { Authenticator, type Principal } from './authenticator.js';
-import { Lockout, type LockoutPolicy } from './lockout.js';
-import { OidcVerifier, type OidcIssuer } from './oidc.js';
-import { allows, hasRole, needsSecondFactor, type Grant, type Permission } from './roles.js';
-import { SecretBox } from './secret-box.js';
-import { SessionStore, type SessionPolicy } from './sessions.js';
-import { TotpStore } from './totp.js';
+// Access administration as the domain does it: API keys, second factors, sessions and the
+// audit trail, each action decided and recorded by governance. Built once in service.ts.
+import { ForbiddenError, UnavailableError } from '../errors.js';
+import type { Actor } from './actor.js';
+import { KEY_PATTERN, MAX_KEY_DAYS, type ApiKeys, type NewKey } from './api-keys.js';
+import type { AuditFilter } from './audit-trail.js';
+import type { Action, Governance } from './governance.js';
+import type { OidcVerifier } from './oidc.js';
+import { hasRole, type Grant } from './roles.js';
+import type { SessionPolicy, Sessions } from './sessions.js';
+import type { Totp } from './totp.js';
 
-export interface AccessOptions {
-  passphrase: string;
-  bootstrapAdminKey?: string;
-  oidcIssuers: OidcIssuer[];
-  session: SessionPolicy;
-  lockout: LockoutPolicy;
-}
+/** The bootstrap admin: everything, production named explicitly. */
+export const ADMIN_GRANTS: Grant[] = [{ role: 'admin', environments: '*' }, { role: 'admin', environments: ['production'] }];
+
+const administer = (name: string, target: string): Action => ({ name, target, permission: 'admin', secondFactor: true });
 
 export class AccessService {
-  readonly keys: ApiKeyStore;
-  readonly audit: AuditLog;
-  private readonly sessions: SessionStore;
-  private readonly totp: TotpStore;
-  private readonly oidc: OidcVerifier;
-  private readonly lockout: Lockout;
-  private readonly authenticator: Authenticator;
   private anyCredential = false;
 
-  constructor(db: Kysely<Database>, dialect: DialectName, private readonly options: AccessOptions) {
-    this.keys = new ApiKeyStore(db);
-    this.audit = new AuditLog(db, dialect);
-    this.sessions = new SessionStore(db, options.session);
-    this.totp = new TotpStore(db, new SecretBox(options.passphrase));
-    this.oidc = new OidcVerifier(options.oidcIssuers);
-    this.lockout = new Lockout(db, options.lockout);
-    this.authenticator = new Authenticator(this.keys, this.sessions, this.oidc);
-  }
+  constructor(
+    private readonly governance: Governance,
+    private readonly keys: ApiKeys,
+    private readonly totp: Totp,
+    private readonly sessions: Sessions,
+    private readonly oidc: OidcVerifier,
+    private readonly policy: { session: SessionPolicy; bootstrapAdminKey?: string },
+  ) {}
 
   /** Installs STACKPILOT_BOOTSTRAP_ADMIN_KEY as an admin key, once. */
   async bootstrap(): Promise<void> {
-    const token = this.options.bootstrapAdminKey;
+    const token = this.policy.bootstrapAdminKey;
     if (!token) return;
     if (!KEY_PATTERN.test(token)) throw new Error('STACKPILOT_BOOTSTRAP_ADMIN_KEY is not an API key (sp_<12 chars>_<43 chars>): make one with `npm run create-admin-key -- --print-only`');
     if (await this.keys.existsWithToken(token)) return;
     try {
-      await this.keys.create({ name: 'bootstrap admin', principal: 'bootstrap-admin', grants: ADMIN_GRANTS, expiresInDays: MAX_KEY_DAYS }, Date.now(), token);
+      await this.keys.create({ name: 'bootstrap admin', principal: 'bootstrap-admin', grants: ADMIN_GRANTS, expiresInDays: MAX_KEY_DAYS }, { token });
     } catch (error) {
       if (!(await this.keys.existsWithToken(token))) throw error; // another replica installed it first
     }
@@ -65,77 +49,68 @@ export class AccessService {
     }
   }
 
-  async authenticate(authorization: string | undefined, source: string): Promise<Principal> {
-    const wait = await this.lockout.retryAfter(source);
-    if (wait > 0) throw new TooManyRequestsError('locked_out', 'too many failed authentications from this address', wait);
-    try {
-      return await this.authenticator.authenticate(authorization);
-    } catch (error) {
-      await this.lockout.recordFailure(source);
-      throw error;
-    }
+  createKey(actor: Actor, input: NewKey) {
+    return this.governance.act(actor, administer('createKey', 'keys'), (tx) => this.keys.create(input, { db: tx }));
   }
 
-  /**
-   * Decides a permission. Without read access to the environment the caller learns nothing,
-   * not even that it exists: the answer is the same 404 as for an unknown one.
-   */
-  authorize(principal: Principal, permission: Permission, environment?: string): void {
-    if (environment !== undefined && !allows(principal.grants, 'read', environment)) {
-      throw new NotFoundError('environment_not_found', `no environment named ${JSON.stringify(environment)}`);
-    }
-    if (!allows(principal.grants, permission, environment)) {
-      throw new ForbiddenError('forbidden', `${principal.name} may not ${permission}${environment ? ` ${environment}` : ''}`);
-    }
-    if (needsSecondFactor(permission) && !principal.secondFactor) {
-      throw new ForbiddenError('second_factor_required', `${permission} needs a session opened with a one-time code: POST /v1/sessions`);
-    }
-  }
-
-  canRead(principal: Principal, environment: string): boolean {
-    return allows(principal.grants, 'read', environment);
-  }
-
-  createKey(input: NewKey) {
-    return this.keys.create(input);
+  async listKeys(actor: Actor) {
+    await this.governance.authorize(actor, administer('listKeys', 'keys'));
+    return this.keys.list();
   }
 
   /** A key may rotate itself (so CI can swap its own secret); any other rotation is an admin's. */
-  async rotateKey(principal: Principal, id: string, graceHours: number) {
-    if (principal.keyId !== id) this.authorize(principal, 'admin');
-    return this.keys.rotate(id, graceHours);
+  rotateKey(actor: Actor, id: string, graceHours: number) {
+    const action = actor.keyId === id
+      ? { name: 'rotateKey', target: `key:${id}`, permission: 'authenticated' as const }
+      : administer('rotateKey', `key:${id}`);
+    return this.governance.act(actor, action, (tx) => this.keys.rotate(id, graceHours, tx));
   }
 
-  async enrolTotp(principal: Principal) {
-    this.requireAdminKey(principal);
-    return this.totp.enrol(principal.name);
+  revokeKey(actor: Actor, id: string) {
+    return this.governance.act(actor, administer('revokeKey', `key:${id}`), (tx) => this.keys.revoke(id, tx));
   }
 
-  async confirmTotp(principal: Principal, code: string) {
-    this.requireAdminKey(principal);
-    await this.totp.confirm(principal.name, code);
+  async enrolTotp(actor: Actor) {
+    const action = await this.adminKeyAction(actor, 'enrolTotp');
+    return this.governance.act(actor, action, (tx) => this.totp.enrol(actor.principal, tx));
   }
 
-  async openSession(principal: Principal, code: string) {
-    this.requireAdminKey(principal);
-    await this.totp.verify(principal.name, code);
-    const opened = await this.sessions.open(principal.name, principal.keyId!);
-    return { ...opened, idleTimeoutSeconds: this.options.session.idleSeconds };
+  async confirmTotp(actor: Actor, code: string) {
+    const action = await this.adminKeyAction(actor, 'confirmTotp');
+    await this.governance.act(actor, action, (tx) => this.totp.confirm(actor.principal, code, tx));
   }
 
-  async closeSession(principal: Principal) {
-    if (!principal.sessionId) throw new ForbiddenError('not_a_session', 'this credential is not a session');
-    await this.sessions.close(principal.sessionId);
+  async openSession(actor: Actor, code: string) {
+    const action = await this.adminKeyAction(actor, 'createSession');
+    const opened = await this.governance.act(actor, action, async (tx) => {
+      await this.totp.verify(actor.principal, code, tx);
+      return this.sessions.open(actor.principal, actor.keyId!, tx);
+    });
+    return { ...opened, idleTimeoutSeconds: this.policy.session.idleSeconds };
   }
 
-  private requireAdminKey(principal: Principal): void {
-    if (principal.kind !== 'key' || !hasRole(principal.grants, 'admin')) {
-      throw new ForbiddenError('admin_key_required', 'second factors and sessions belong to API keys with an admin grant');
+  async closeSession(actor: Actor) {
+    const action: Action = { name: 'closeSession', target: 'session', permission: 'authenticated' };
+    if (!actor.sessionId) throw await this.governance.refuse(actor, action, new ForbiddenError('not_a_session', 'this credential is not a session'));
+    await this.governance.act(actor, action, (tx) => this.sessions.close(actor.sessionId!, tx));
+  }
+
+  async listAudit(actor: Actor, filter: AuditFilter, limit: number, cursor?: string) {
+    await this.governance.authorize(actor, administer('listAudit', 'audit'));
+    return this.governance.audit.list(filter, limit, cursor);
+  }
+
+  async verifyAudit(actor: Actor) {
+    await this.governance.authorize(actor, administer('verifyAudit', 'audit'));
+    return this.governance.audit.verify();
+  }
+
+  /** Second factors and sessions belong to API keys with an admin grant. */
+  private async adminKeyAction(actor: Actor, name: string): Promise<Action> {
+    const action: Action = { name, target: 'session', permission: 'authenticated' };
+    if (actor.kind !== 'key' || !hasRole(actor.grants, 'admin')) {
+      throw await this.governance.refuse(actor, action, new ForbiddenError('admin_key_required', 'second factors and sessions belong to API keys with an admin grant'));
     }
+    return action;
   }
 }
-
-/** The bootstrap admin: everything, production named explicitly. */
-export const ADMIN_GRANTS: Grant[] = [{ role: 'admin', environments: '*' }, { role: 'admin', environments: ['production'] }];
-
-export type { ApiKey, Principal };

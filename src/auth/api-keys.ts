@@ -3,30 +3,19 @@
 // shown once, always expiring, with last use recorded and rotation that keeps the old key
 // valid for a stated grace period.
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { Kysely, Selectable } from 'kysely';
+import type { Kysely } from 'kysely';
 import { InvalidInputError, NotFoundError, UnauthorizedError } from '../errors.js';
-import { isoTime } from '../store/rows.js';
-import type { ApiKeysTable, Database } from '../store/schema.js';
+import { toKey, type ApiKey, type ApiKeyRepository } from '../store/api-key-repository.js';
+import type { Database } from '../store/schema.js';
 import type { Grant } from './roles.js';
+
+export type { ApiKey };
 
 export const KEY_PATTERN = /^sp_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
 export const MAX_KEY_DAYS = 365;
 export const MAX_GRACE_HOURS = 7 * 24;
 const DAY = 24 * 60 * 60 * 1000;
 const LAST_USE_RESOLUTION_MS = 60 * 1000;
-
-export interface ApiKey {
-  id: string;
-  name: string;
-  principal: string;
-  grants: Grant[];
-  createdAt: string;
-  expiresAt: string;
-  lastUsedAt: string | null;
-  revokedAt: string | null;
-  replacedBy: string | null;
-  graceUntil: string | null;
-}
 
 export interface NewKey {
   name: string;
@@ -49,90 +38,78 @@ function generate(): { token: string; prefix: string } {
   return { token: `sp_${prefix}_${randomBytes(32).toString('base64url')}`, prefix };
 }
 
-export class ApiKeyStore {
-  constructor(private readonly db: Kysely<Database>) {}
+export class ApiKeys {
+  constructor(private readonly keys: ApiKeyRepository) {}
 
-  /** Creates a key; the token is returned here and never again. */
-  async create(input: NewKey, now = Date.now(), token?: string): Promise<{ key: ApiKey; token: string }> {
-    if (!(input.expiresInDays > 0 && input.expiresInDays <= MAX_KEY_DAYS)) {
-      throw new InvalidInputError('invalid_expiry', `expiresInDays must be between 1 and ${MAX_KEY_DAYS}`, { field: 'body.expiresInDays' });
-    }
-    const made = token ? { token, prefix: KEY_PATTERN.exec(token)?.[1] ?? '' } : generate();
-    const id = randomUUID();
-    await this.db.insertInto('api_keys').values({
-      id, prefix: made.prefix, hash: hashKey(made.token), name: input.name, principal: input.principal,
-      grants: JSON.stringify(input.grants), created_at: now, expires_at: now + input.expiresInDays * DAY,
-      last_used_at: null, revoked_at: null, replaced_by: null, grace_until: null,
-    }).execute();
-    return { key: (await this.get(id))!, token: made.token };
+  get(id: string) {
+    return this.keys.get(id);
   }
 
-  async get(id: string): Promise<ApiKey | undefined> {
-    const row = await this.db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
-    return row && toKey(row);
+  list() {
+    return this.keys.list();
   }
 
-  async list(): Promise<ApiKey[]> {
-    const rows = await this.db.selectFrom('api_keys').selectAll().orderBy('created_at', 'desc').execute();
-    return rows.map(toKey);
-  }
-
-  async count(): Promise<number> {
-    const row = await this.db.selectFrom('api_keys').select((eb) => eb.fn.countAll().as('n')).executeTakeFirst();
-    return Number(row?.n ?? 0);
+  count() {
+    return this.keys.count();
   }
 
   async existsWithToken(token: string): Promise<boolean> {
     const prefix = KEY_PATTERN.exec(token)?.[1];
-    return Boolean(prefix && (await this.db.selectFrom('api_keys').select('id').where('prefix', '=', prefix).executeTakeFirst()));
+    return Boolean(prefix && (await this.keys.byPrefix(prefix)));
+  }
+
+  /** Creates a key; the token is returned here and never again. */
+  async create(input: NewKey, options: { now?: number; token?: string; db?: Kysely<Database> } = {}): Promise<{ key: ApiKey; token: string }> {
+    const now = options.now ?? Date.now();
+    if (!(input.expiresInDays > 0 && input.expiresInDays <= MAX_KEY_DAYS)) {
+      throw new InvalidInputError('invalid_expiry', `expiresInDays must be between 1 and ${MAX_KEY_DAYS}`, { field: 'body.expiresInDays' });
+    }
+    const made = options.token ? { token: options.token, prefix: KEY_PATTERN.exec(options.token)?.[1] ?? '' } : generate();
+    const id = randomUUID();
+    await this.keys.insert({
+      id, prefix: made.prefix, hash: hashKey(made.token), name: input.name, principal: input.principal,
+      grants: JSON.stringify(input.grants), created_at: now, expires_at: now + input.expiresInDays * DAY,
+      last_used_at: null, revoked_at: null, replaced_by: null, grace_until: null,
+    }, options.db);
+    return { key: (await this.keys.get(id, options.db))!, token: made.token };
   }
 
   /** The key behind a token, or a 401 that says why not (never which part was wrong). */
   async authenticate(token: string, now = Date.now()): Promise<ApiKey> {
     const match = KEY_PATTERN.exec(token);
     if (!match) throw new UnauthorizedError('credential_malformed', 'the credential is not a Stackpilot API key, session token or JWT');
-    const row = await this.db.selectFrom('api_keys').selectAll().where('prefix', '=', match[1]!).executeTakeFirst();
+    const row = await this.keys.byPrefix(match[1]!);
     if (!row || !safeEqual(row.hash, hashKey(token))) throw new UnauthorizedError('credential_invalid', 'unknown API key');
     if (row.revoked_at !== null && row.revoked_at <= now) throw new UnauthorizedError('credential_revoked', 'this API key was revoked').by(row.principal, row.id);
     if (row.grace_until !== null && row.grace_until <= now) throw new UnauthorizedError('credential_rotated', 'this API key was rotated and its grace period is over').by(row.principal, row.id);
     if (row.expires_at <= now) throw new UnauthorizedError('credential_expired', 'this API key has expired').by(row.principal, row.id);
     // Last use is kept to the minute: one write a minute per key, not one per request.
     if (row.last_used_at === null || row.last_used_at < now - LAST_USE_RESOLUTION_MS) {
-      await this.db.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', row.id).execute();
+      await this.keys.touch(row.id, now);
       return toKey({ ...row, last_used_at: now });
     }
     return toKey(row);
   }
 
   /** A new key with the same principal and grants; the old one stays valid for `graceHours`. */
-  async rotate(id: string, graceHours: number, now = Date.now()): Promise<{ key: ApiKey; token: string }> {
+  async rotate(id: string, graceHours: number, db?: Kysely<Database>, now = Date.now()): Promise<{ key: ApiKey; token: string }> {
     if (!(graceHours >= 0 && graceHours <= MAX_GRACE_HOURS)) {
       throw new InvalidInputError('invalid_grace', `graceHours must be between 0 and ${MAX_GRACE_HOURS}`, { field: 'body.graceHours' });
     }
-    const old = await this.get(id);
+    const old = await this.keys.get(id, db);
     if (!old || old.revokedAt) throw new NotFoundError('key_not_found', `no active key with id ${id}`);
     const days = Math.max(1, Math.round((Date.parse(old.expiresAt) - Date.parse(old.createdAt)) / DAY));
-    const created = await this.create({ name: old.name, principal: old.principal, grants: old.grants, expiresInDays: Math.min(days, MAX_KEY_DAYS) }, now);
-    await this.db.updateTable('api_keys').set({ replaced_by: created.key.id, grace_until: now + graceHours * 60 * 60 * 1000 })
-      .where('id', '=', id).execute();
+    const created = await this.create({ name: old.name, principal: old.principal, grants: old.grants, expiresInDays: Math.min(days, MAX_KEY_DAYS) }, { now, db });
+    await this.keys.markReplaced(id, created.key.id, now + graceHours * 60 * 60 * 1000, db);
     return created;
   }
 
-  async revoke(id: string, now = Date.now()): Promise<ApiKey> {
-    const result = await this.db.updateTable('api_keys').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
-    if (Number(result.numUpdatedRows) !== 1) throw new NotFoundError('key_not_found', `no active key with id ${id}`);
-    return (await this.get(id))!;
+  async revoke(id: string, db?: Kysely<Database>, now = Date.now()): Promise<ApiKey> {
+    if (!(await this.keys.revoke(id, now, db))) throw new NotFoundError('key_not_found', `no active key with id ${id}`);
+    return (await this.keys.get(id, db))!;
   }
 }
 
 function safeEqual(a: string, b: string): boolean {
   return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
-}
-
-function toKey(row: Selectable<ApiKeysTable>): ApiKey {
-  return {
-    id: row.id, name: row.name, principal: row.principal, grants: JSON.parse(row.grants) as Grant[],
-    createdAt: isoTime(row.created_at)!, expiresAt: isoTime(row.expires_at)!, lastUsedAt: isoTime(row.last_used_at),
-    revokedAt: isoTime(row.revoked_at), replacedBy: row.replaced_by, graceUntil: isoTime(row.grace_until),
-  };
 }

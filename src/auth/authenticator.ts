@@ -1,32 +1,33 @@
-// Turns an Authorization header into a principal: an API key (sp_...), a session opened with
-// a second factor (sps_...), or an OIDC JWT from a trusted issuer.
-import { UnauthorizedError } from '../errors.js';
-import { KEY_PATTERN, type ApiKeyStore } from './api-keys.js';
+// Turns an Authorization header into an Actor: an API key (sp_...), a session opened with a
+// second factor (sps_...), or an OIDC JWT from a trusted issuer. Failures count toward the
+// source's lockout.
+import { TooManyRequestsError, UnauthorizedError } from '../errors.js';
+import type { Actor } from './actor.js';
+import { KEY_PATTERN, type ApiKeys } from './api-keys.js';
+import type { Lockout } from './lockout.js';
 import { JWT_PATTERN, type OidcVerifier } from './oidc.js';
-import type { Grant } from './roles.js';
-import { SESSION_PATTERN, type SessionStore } from './sessions.js';
-
-export interface Principal {
-  name: string;
-  kind: 'key' | 'session' | 'oidc';
-  /** Key id, session id or token subject: what the audit trail records, never the secret. */
-  credentialId: string;
-  /** The API key behind a key or session credential. */
-  keyId?: string;
-  sessionId?: string;
-  grants: Grant[];
-  /** True only for sessions, which were opened with a TOTP code. */
-  secondFactor: boolean;
-}
+import { SESSION_PATTERN, type Sessions } from './sessions.js';
 
 export class Authenticator {
   constructor(
-    private readonly keys: ApiKeyStore,
-    private readonly sessions: SessionStore,
+    private readonly keys: ApiKeys,
+    private readonly sessions: Sessions,
     private readonly oidc: OidcVerifier,
+    private readonly lockout: Lockout,
   ) {}
 
-  async authenticate(authorization: string | undefined): Promise<Principal> {
+  async authenticate(authorization: string | undefined, source: string): Promise<Actor> {
+    const wait = await this.lockout.retryAfter(source);
+    if (wait > 0) throw new TooManyRequestsError('locked_out', 'too many failed authentications from this address', wait);
+    try {
+      return { ...(await this.credential(authorization)), source };
+    } catch (error) {
+      await this.lockout.recordFailure(source);
+      throw error;
+    }
+  }
+
+  private async credential(authorization: string | undefined): Promise<Omit<Actor, 'source'>> {
     if (!authorization) throw new UnauthorizedError('credential_missing', 'this route needs a credential: Authorization: Bearer <API key, session token or JWT>');
     const [scheme, token, ...rest] = authorization.trim().split(/\s+/);
     if (scheme?.toLowerCase() !== 'bearer' || !token || rest.length) {
@@ -37,15 +38,15 @@ export class Authenticator {
       const session = await this.sessions.authenticate(token);
       const key = await this.keys.get(session.keyId);
       if (!key || key.revokedAt) throw new UnauthorizedError('credential_revoked', 'the API key behind this session was revoked');
-      return { name: session.principal, kind: 'session', credentialId: session.id, keyId: key.id, sessionId: session.id, grants: key.grants, secondFactor: true };
+      return { principal: session.principal, kind: 'session', credentialId: session.id, keyId: key.id, sessionId: session.id, grants: key.grants, secondFactor: true };
     }
     if (token.startsWith('sp_') || KEY_PATTERN.test(token)) {
       const key = await this.keys.authenticate(token);
-      return { name: key.principal, kind: 'key', credentialId: key.id, keyId: key.id, grants: key.grants, secondFactor: false };
+      return { principal: key.principal, kind: 'key', credentialId: key.id, keyId: key.id, grants: key.grants, secondFactor: false };
     }
     if (JWT_PATTERN.test(token) && this.oidc.configured) {
       const identity = await this.oidc.verify(token);
-      return { name: identity.principal, kind: 'oidc', credentialId: identity.subject, grants: identity.grants, secondFactor: false };
+      return { principal: identity.principal, kind: 'oidc', credentialId: identity.subject, grants: identity.grants, secondFactor: false };
     }
     throw new UnauthorizedError('credential_malformed', 'the credential is not a Stackpilot API key, session token or JWT');
   }

@@ -1,12 +1,13 @@
-// Roles as data. A grant gives a role on some environments ("*" for all of them); a route
-// needs one permission; one function decides. Production can only be changed through a grant
-// that names it: "*" reads it, never changes it.
+// Roles as data. A grant gives a role on some environments ("*" for all of them); every
+// action needs one permission; one function decides. Production can only be changed through a
+// grant that names it: "*" reads it, never changes it.
 
 export const ROLES = ['viewer', 'deployer', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
 /**
- * What a route needs. `admin` covers key management and the audit trail; `authenticated`
+ * What an action needs. `operate` runs the engine (preview, update, refresh, cancel);
+ * `destroy` tears a stack down; `admin` covers keys and the audit trail; `authenticated`
  * only asks for a valid credential (opening a session, rotating one's own key).
  */
 export type Permission = 'authenticated' | 'read' | 'operate' | 'destroy' | 'admin';
@@ -16,7 +17,7 @@ export interface Grant {
   environments: '*' | string[];
 }
 
-const ROLE_PERMISSIONS: Record<Role, readonly Exclude<Permission, 'authenticated'>[]> = {
+export const ROLE_PERMISSIONS: Record<Role, readonly Exclude<Permission, 'authenticated'>[]> = {
   viewer: ['read'],
   deployer: ['read', 'operate'],
   admin: ['read', 'operate', 'destroy', 'admin'],
@@ -34,11 +35,6 @@ function covers(grant: Grant, permission: Permission, environment?: string): boo
   if (environment === undefined) return true;
   if (grant.environments === '*') return environment !== PROTECTED_ENVIRONMENT || permission === 'read';
   return grant.environments.includes(environment);
-}
-
-/** Permissions that need a second factor (a session opened with a TOTP code). */
-export function needsSecondFactor(permission: Permission): boolean {
-  return permission === 'admin' || permission === 'destroy';
 }
 
 export function hasRole(grants: readonly Grant[], role: Role): boolean {

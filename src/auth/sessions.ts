@@ -5,6 +5,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { UnauthorizedError } from '../errors.js';
 import type { Database } from '../store/schema.js';
+import type { SessionRepository } from '../store/session-repository.js';
 import { hashKey } from './api-keys.js';
 
 export const SESSION_PATTERN = /^sps_[A-Za-z0-9_-]{43}$/;
@@ -21,30 +22,28 @@ export interface Session {
   expiresAt: string;
 }
 
-export class SessionStore {
-  constructor(private readonly db: Kysely<Database>, private readonly policy: SessionPolicy) {}
+export class Sessions {
+  constructor(private readonly sessions: SessionRepository, private readonly policy: SessionPolicy) {}
 
-  async open(principal: string, keyId: string, now = Date.now()): Promise<{ session: Session; token: string }> {
+  async open(principal: string, keyId: string, db?: Kysely<Database>, now = Date.now()): Promise<{ session: Session; token: string }> {
     const token = `sps_${randomBytes(32).toString('base64url')}`;
     const id = randomUUID();
     const expiresAt = now + this.policy.lifetimeSeconds * 1000;
-    await this.db.insertInto('sessions').values({
-      id, hash: hashKey(token), principal, key_id: keyId, created_at: now, expires_at: expiresAt, last_seen_at: now, revoked_at: null,
-    }).execute();
+    await this.sessions.insert({ id, hash: hashKey(token), principal, key_id: keyId, created_at: now, expires_at: expiresAt, last_seen_at: now, revoked_at: null }, db);
     return { session: { id, principal, keyId, expiresAt: new Date(expiresAt).toISOString() }, token };
   }
 
   async authenticate(token: string, now = Date.now()): Promise<Session> {
-    const row = await this.db.selectFrom('sessions').selectAll().where('hash', '=', hashKey(token)).executeTakeFirst();
+    const row = await this.sessions.byHash(hashKey(token));
     if (!row) throw new UnauthorizedError('credential_invalid', 'unknown session');
     if (row.revoked_at !== null) throw new UnauthorizedError('session_ended', 'this session was closed').by(row.principal, row.id);
     if (row.expires_at <= now) throw new UnauthorizedError('session_expired', 'this session has reached its lifetime').by(row.principal, row.id);
     if (row.last_seen_at + this.policy.idleSeconds * 1000 <= now) throw new UnauthorizedError('session_idle', 'this session timed out after being idle').by(row.principal, row.id);
-    await this.db.updateTable('sessions').set({ last_seen_at: now }).where('id', '=', row.id).execute();
+    await this.sessions.touch(row.id, now);
     return { id: row.id, principal: row.principal, keyId: row.key_id, expiresAt: new Date(row.expires_at).toISOString() };
   }
 
-  async close(id: string, now = Date.now()): Promise<void> {
-    await this.db.updateTable('sessions').set({ revoked_at: now }).where('id', '=', id).execute();
+  close(id: string, db?: Kysely<Database>, now = Date.now()): Promise<void> {
+    return this.sessions.close(id, now, db);
   }
 }

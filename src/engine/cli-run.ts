@@ -1,84 +1,50 @@
-// Runs one stack command (up, preview, refresh, destroy) with the workspace's Pulumi CLI,
-// streaming the engine's events over the CLI's gRPC event log, and nothing else. Stack.up()
-// and friends follow every run with more CLI processes (stack output twice, stack history),
-// which cost more than half a second per operation; the summary and the stack outputs this
-// service needs are already in the event stream. Spawning the CLI here also gives the one
-// SIGINT on cancel a process this code owns.
+// Runs one stack command (up, preview, refresh, destroy) and streams the engine's events over
+// the CLI's gRPC event log, as the Automation API does, and nothing else: Stack.up() and
+// friends follow every run with more CLI processes (stack output twice, stack history), which
+// cost more than half a second per operation, while the summary and the stack outputs this
+// service needs are already in the event stream.
 import { Server, ServerCredentials, type ServerReadableStream, type sendUnaryData } from '@grpc/grpc-js';
-import { spawn } from 'node:child_process';
-import type { EngineEvent as PulumiEvent, LocalWorkspace, Stack } from '@pulumi/pulumi/automation/index.js';
+import type { EngineEvent as PulumiEvent } from '@pulumi/pulumi/automation/index.js';
 import eventsGrpc from '@pulumi/pulumi/proto/events_grpc_pb.js';
 import emptyPb from 'google-protobuf/google/protobuf/empty_pb.js';
+import { runCli, type CliCall, type CliExit } from './cli.js';
+import type { FailedResource } from './types.js';
 
-export interface CliRunResult {
+export interface StackRun {
+  exit: CliExit;
   /** From the engine's summary event. */
   summary: Record<string, number>;
   /** The stack resource's outputs as the engine reported them (secrets already "[secret]"). */
   outputs: Record<string, unknown> | undefined;
-}
-
-export interface CliRunOptions {
-  onEvent(event: PulumiEvent): void;
-  onOutput(text: string): void;
-  signal: AbortSignal;
+  /** Resources the engine reported an error diagnostic for, in order. */
+  failedResources: FailedResource[];
+  /** The engine's error diagnostics without a resource (program errors, the update's own failure). */
+  errors: string[];
 }
 
 const STREAM_DRAIN_MS = 2000;
 
-export async function runStackCommand(stack: Stack, command: string[], options: CliRunOptions): Promise<CliRunResult> {
-  const result: CliRunResult = { summary: {}, outputs: undefined };
+export async function runStackCommand(cli: string, call: CliCall, onEvent: (event: PulumiEvent) => void): Promise<StackRun> {
+  const run: Omit<StackRun, 'exit'> = { summary: {}, outputs: undefined, failedResources: [], errors: [] };
   const events = await listenForEvents((event) => {
-    if (event.summaryEvent) result.summary = event.summaryEvent.resourceChanges as Record<string, number>;
+    if (event.summaryEvent) run.summary = event.summaryEvent.resourceChanges as Record<string, number>;
     const outputs = event.resOutputsEvent?.metadata;
-    if (outputs?.type === 'pulumi:pulumi:Stack') result.outputs = outputs.new?.outputs as Record<string, unknown> | undefined;
-    options.onEvent(event);
+    if (outputs?.type === 'pulumi:pulumi:Stack') run.outputs = outputs.new?.outputs as Record<string, unknown> | undefined;
+    const diagnostic = event.diagnosticEvent;
+    if (diagnostic?.severity === 'error') {
+      const message = diagnostic.message.trim();
+      if (diagnostic.urn && !diagnostic.urn.includes('::pulumi:pulumi:Stack::')) run.failedResources.push({ urn: diagnostic.urn, message });
+      else run.errors.push(message);
+    }
+    onEvent(event);
   });
   try {
-    const workspace = stack.workspace as LocalWorkspace;
-    const args = [...command, '--stack', stack.name, '--non-interactive', '--event-log', events.address, '--exec-kind', 'auto.local'];
-    await spawnCli(workspace, args, options);
+    const exit = await runCli(cli, { ...call, args: [...call.args, '--event-log', events.address] });
     await events.ended(STREAM_DRAIN_MS);
-    return result;
+    return { ...run, exit };
   } finally {
     events.close();
   }
-}
-
-/** A failed CLI run, shaped like the Automation API's CommandError (engine-errors.ts reads stderr). */
-export class CliError extends Error {
-  constructor(readonly exitCode: number | null, readonly stderr: string) {
-    super(`pulumi exited with ${exitCode}`);
-  }
-}
-
-function spawnCli(workspace: LocalWorkspace, args: string[], options: CliRunOptions): Promise<void> {
-  const cli = workspace.pulumiCommand.command;
-  // workspace.envVars comes from pulumiEnv(): the toolchain's bin first on PATH, PULUMI_HOME...
-  const env = {
-    ...process.env,
-    // PULUMI_DEBUG_COMMANDS makes the CLI accept --event-log, as the Automation API does.
-    PULUMI_DEBUG_COMMANDS: 'true',
-    PULUMI_AUTOMATION_API: 'true',
-    ...workspace.envVars,
-  };
-  return new Promise((resolve, reject) => {
-    const child = spawn(cli, args, { cwd: workspace.workDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', options.onOutput);
-    child.stderr.setEncoding('utf8').on('data', (text: string) => {
-      stderr = (stderr + text).slice(-64 * 1024);
-    });
-    // One SIGINT: the CLI stops gracefully; a second could orphan resources, so none follows.
-    const cancel = () => child.kill('SIGINT');
-    options.signal.addEventListener('abort', cancel, { once: true });
-    if (options.signal.aborted) cancel();
-    child.once('error', reject);
-    child.once('close', (code) => {
-      options.signal.removeEventListener('abort', cancel);
-      if (code === 0) resolve();
-      else reject(new CliError(code, stderr));
-    });
-  });
 }
 
 interface EventListener {
@@ -95,11 +61,13 @@ async function listenForEvents(onEvent: (event: PulumiEvent) => void): Promise<E
   server.addService(eventsGrpc.EventsService, {
     streamEvents(call: ServerReadableStream<{ getEvent(): string }, unknown>, callback: sendUnaryData<unknown>) {
       call.on('data', (request) => {
+        let event: PulumiEvent;
         try {
-          onEvent(JSON.parse(request.getEvent()) as PulumiEvent);
+          event = JSON.parse(request.getEvent()) as PulumiEvent;
         } catch {
-          // a malformed event is skipped; the operation's result does not depend on one
+          return; // a malformed event is skipped; the operation's result does not depend on one
         }
+        onEvent(event);
       });
       call.on('end', () => {
         callback(null, new emptyPb.Empty());

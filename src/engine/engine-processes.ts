@@ -1,17 +1,12 @@
-// Finds engine processes of an operation on this host. Each engine process carries
-// STACKPILOT_OPERATION_ID in its environment (the CLI gets it from us, and its language host,
-// program and providers inherit it), so a new service process can tell, after a crash,
-// whether the old operation's CLI still runs, and which of its plugins were orphaned.
+// Finds and ends the engine processes of an operation on this host. Each engine process
+// carries STACKPILOT_OPERATION_ID in its environment (the CLI gets it from us; its language
+// host, program and providers inherit it), so any service process can tell, after a crash,
+// whether an operation's CLI still runs, and which of its plugins were orphaned.
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
+import type { EngineProcess } from './types.js';
 
 export const OPERATION_ENV = 'STACKPILOT_OPERATION_ID';
-
-export interface EngineProcess {
-  pid: number;
-  /** Executable name: `pulumi` for the CLI that holds the stack lock. */
-  command: string;
-}
 
 export function engineProcesses(operationId: string): EngineProcess[] {
   const marker = `\0${OPERATION_ENV}=${operationId}\0`;
@@ -35,6 +30,20 @@ export function engineProcesses(operationId: string): EngineProcess[] {
 }
 
 /** True when the CLI itself still runs: then it holds the stack lock rightfully. */
-export function isEngineAlive(processes: EngineProcess[]): boolean {
+export function isCliAlive(processes: readonly EngineProcess[]): boolean {
   return processes.some((p) => p.command === 'pulumi');
+}
+
+/** Kills every process of the operation (SIGKILL: with its engine gone, a plugin can only hold resources). */
+export function endEngineProcesses(operationId: string): EngineProcess[] {
+  const ended: EngineProcess[] = [];
+  for (const found of engineProcesses(operationId)) {
+    try {
+      process.kill(found.pid, 'SIGKILL');
+      ended.push(found);
+    } catch {
+      // already gone
+    }
+  }
+  return ended;
 }

@@ -1,141 +1,157 @@
-// The only module that drives the Pulumi Automation API. One LocalWorkspace and one Stack per
-// environment, created once, all running the project on disk (workDir): each operation gets
-// its own CLI and Node processes, and selecting a stack for one environment never disturbs
-// another's.
-import { LocalWorkspace, PulumiCommand, type EngineEvent as PulumiEvent, type Stack } from '@pulumi/pulumi/automation/index.js';
+// The only module that runs Pulumi. Every run gets its own workspace (the program and the
+// stack configuration it was given, written for that run alone) and its own CLI process,
+// started with an environment built for that spawn; the Automation API's PulumiCommand checks
+// the CLI's version, and its event types describe the stream.
+import { PulumiCommand, type EngineEvent as PulumiEvent } from '@pulumi/pulumi/automation/index.js';
+import { runCli } from './cli.js';
 import { runStackCommand } from './cli-run.js';
-import { EngineFailure, type ChangeSummary, type Engine, type EngineResult, type EngineRunRequest, type OperationType, type PendingOperation } from './types.js';
-import { OPERATION_ENV } from './engine-processes.js';
 import { toEngineFailure } from './engine-errors.js';
-import { scopeTargets } from './scope-targets.js';
+import { endEngineProcesses, engineProcesses, OPERATION_ENV } from './engine-processes.js';
+import { ensureStackSalt, type SaltStore } from './stack-secrets.js';
+import { readStackLocks } from './stack-locks.js';
+import { EngineFailure, type Engine, type EngineEvent, type EngineFlags, type EngineOutcome, type EngineRunRequest, type PendingOperation, type StackLock } from './types.js';
+import { readProjectSettings, Workspaces } from './workspace.js';
 
 export interface PulumiEngineOptions {
+  /** The project deployed: its Pulumi.yaml names it, and stack commands without a program run beside it. */
   projectDir: string;
-  /** From pulumiEnv(): toolchain PATH, PULUMI_HOME, backend, passphrase. */
+  /** Where run workspaces are made (inside the data dir). */
+  workspaceRoot: string;
+  /** From pulumiEnv(): toolchain PATH, PULUMI_HOME, backend, passphrase file. */
   env: Record<string, string>;
   /** Folder holding bin/pulumi. */
   toolchainRoot: string;
+  backendUrl: string;
+  salts: SaltStore;
 }
 
 const SECRET = '[secret]';
 
-const COMMANDS: Record<OperationType, string[]> = {
+const COMMAND_ARGS: Record<EngineRequestCommand, string[]> = {
   preview: ['preview'],
-  update: ['up', '--yes', '--skip-preview'],
+  up: ['up', '--yes', '--skip-preview'],
   refresh: ['refresh', '--yes', '--skip-preview'],
   destroy: ['destroy', '--yes', '--skip-preview'],
 };
+type EngineRequestCommand = EngineRunRequest['command'];
 
-/**
- * What an operation tells about the stack afterwards, from its events alone: a preview
- * changes nothing; an update reports the stack's outputs; a full destroy leaves nothing.
- */
-function resultOf(request: EngineRunRequest, summary: ChangeSummary, outputs: Record<string, unknown> | undefined): EngineResult {
-  switch (request.type) {
-    case 'preview':
-      return { summary, outputs: null, resourceCount: null };
-    case 'update':
-      return { summary, outputs: redactState(outputs ?? {}) as Record<string, unknown>, resourceCount: countAfter(summary) };
-    case 'refresh':
-      return { summary, outputs: null, resourceCount: countAfter(summary) };
-    case 'destroy':
-      return request.scope === 'all' ? { summary, outputs: {}, resourceCount: 0 } : { summary, outputs: null, resourceCount: countAfter(summary) };
-  }
+function flagArgs(flags: EngineFlags): string[] {
+  const args: string[] = [];
+  for (const target of flags.targets ?? []) args.push('--target', target);
+  if (flags.savePlan) args.push('--save-plan', flags.savePlan);
+  if (flags.plan) args.push('--plan', flags.plan);
+  if (flags.expectNoChanges) args.push('--expect-no-changes');
+  if (flags.refresh) args.push('--refresh');
+  if (flags.previewOnly) args.push('--preview-only');
+  return args;
 }
 
 export class PulumiEngine implements Engine {
-  private readonly stacks = new Map<string, Stack>();
   private cli!: PulumiCommand;
-  private project = '';
+  private readonly workspaces: Workspaces;
+  readonly project: string;
 
-  constructor(private readonly options: PulumiEngineOptions) {}
+  constructor(private readonly options: PulumiEngineOptions) {
+    this.workspaces = new Workspaces(options.workspaceRoot);
+    this.project = readProjectSettings(options.projectDir).name;
+  }
 
   get version(): string {
     return this.cli?.version?.toString() ?? 'unknown';
   }
 
-  async init(environments: readonly string[]): Promise<void> {
-    this.cli = await PulumiCommand.get({ root: this.options.toolchainRoot });
-    for (const environment of environments) {
-      const stack = await LocalWorkspace.createOrSelectStack(
-        { stackName: environment, workDir: this.options.projectDir },
-        { pulumiCommand: this.cli, envVars: { ...this.options.env } },
-      );
-      this.stacks.set(environment, stack);
-    }
-    const settings = await this.stackOf(environments[0] ?? '').workspace.projectSettings();
-    this.project = settings.name;
+  private get binary(): string {
+    return this.cli.command;
   }
 
-  async run(request: EngineRunRequest): Promise<EngineResult> {
-    const stack = this.stackOf(request.environment);
-    // Only one operation runs per environment at a time (the database says so), so this
-    // workspace's variables belong to this operation until it ends.
-    stack.workspace.envVars[OPERATION_ENV] = request.operationId;
-    const args = [...COMMANDS[request.type], '--color', 'never'];
-    if (request.message) args.push('--message', request.message);
-    for (const target of scopeTargets(request.scope, request.environment, this.project) ?? []) args.push('--target', target);
+  /** A fresh environment for one spawn, tagged with the operation it belongs to, if any. */
+  private spawnEnv(operationId?: string): Record<string, string> {
+    return { ...(process.env as Record<string, string>), ...this.options.env, ...(operationId ? { [OPERATION_ENV]: operationId } : {}) };
+  }
+
+  async init(environments: readonly string[]): Promise<void> {
+    this.cli = await PulumiCommand.get({ root: this.options.toolchainRoot });
+    const stack = { cli: this.binary, env: () => this.spawnEnv(), programDir: this.options.projectDir, workspaces: this.workspaces };
+    await Promise.all(environments.map((environment) => ensureStackSalt(environment, this.options.salts, stack)));
+  }
+
+  async run(request: EngineRunRequest): Promise<EngineOutcome> {
+    const salt = request.source.encryptionSalt ?? (await this.options.salts.get(request.environment));
+    if (!salt) throw new EngineFailure('engine_failed', `stack ${request.environment} has not been initialised`);
+    const workspace = this.workspaces.create(request.operationId, request.environment, request.source.programDir, request.source.config, salt);
     try {
-      const { summary, outputs } = await runStackCommand(stack, args, {
-        onEvent: (event) => request.onEvent(toEngineEvent(event)),
-        onOutput: request.onOutput,
-        signal: request.signal,
-      });
-      return resultOf(request, summary, outputs);
-    } catch (error) {
-      throw toEngineFailure(error, request.signal.aborted);
+      const args = [...COMMAND_ARGS[request.command], ...flagArgs(request.flags), '--stack', request.environment, '--non-interactive',
+        '--color', 'never', '--exec-kind', 'auto.local'];
+      if (request.message) args.push('--message', request.message);
+      const run = await runStackCommand(this.binary, {
+        args, cwd: workspace.dir, env: this.spawnEnv(request.operationId), signal: request.signal, onStdout: request.onOutput, onSpawn: request.onSpawn,
+      }, (event) => request.onEvent(toEngineEvent(event)));
+      if (run.exit.code !== 0) throw toEngineFailure(run, { aborted: request.signal.aborted, hidePaths: [workspace.dir] });
+      return { summary: run.summary, outputs: run.outputs && (redactState(run.outputs) as Record<string, unknown>) };
     } finally {
-      delete stack.workspace.envVars[OPERATION_ENV];
+      workspace.remove();
     }
   }
 
   async pendingOperations(environment: string): Promise<PendingOperation[]> {
-    const state = await this.stackOf(environment).exportStack();
-    const pending = (state.deployment?.pending_operations ?? []) as Array<{ type: string; resource: { urn: string } }>;
-    return pending.map((p) => ({ type: p.type, urn: p.resource.urn }));
+    const state = JSON.parse(await this.stackCommand(['stack', 'export', '--stack', environment])) as { deployment?: { pending_operations?: Array<{ type: string; resource: { urn: string } }> } };
+    return (state.deployment?.pending_operations ?? []).map((p) => ({ type: p.type, urn: p.resource.urn }));
+  }
+
+  locks(environment: string): Promise<StackLock[] | undefined> {
+    return readStackLocks(this.options.backendUrl, this.project, environment);
   }
 
   async clearLock(environment: string): Promise<void> {
-    await this.stackOf(environment).cancel();
+    await this.stackCommand(['cancel', '--yes', '--stack', environment]);
+  }
+
+  processes(operationId: string) {
+    return engineProcesses(operationId);
+  }
+
+  endProcesses(operationId: string) {
+    this.workspaces.remove(operationId);
+    return endEngineProcesses(operationId);
   }
 
   async reachable(): Promise<boolean> {
-    const first = this.stacks.values().next().value;
-    if (!first) return false;
     try {
-      await first.workspace.whoAmI();
+      await this.stackCommand(['whoami']);
       return true;
     } catch {
       return false;
     }
   }
 
-  private stackOf(environment: string): Stack {
-    const stack = this.stacks.get(environment);
-    if (!stack) throw new EngineFailure('engine_failed', `environment ${environment} has no stack`);
-    return stack;
+  /** A stack command that runs no program, in a scratch workspace; its stdout, or an error naming the CLI's. */
+  private async stackCommand(args: string[]): Promise<string> {
+    const scratch = this.workspaces.bare(`cmd-${process.pid}-${Math.random().toString(36).slice(2, 10)}`, this.options.projectDir);
+    try {
+      const exit = await runCli(this.binary, { args: [...args, '--non-interactive'], cwd: scratch.dir, env: this.spawnEnv() });
+      if (exit.code !== 0) throw toEngineFailure({ exit, failedResources: [], errors: [] }, { aborted: false, hidePaths: [scratch.dir] });
+      return exit.stdout;
+    } finally {
+      scratch.remove();
+    }
   }
 }
 
-function toEngineEvent(event: PulumiEvent): { type: string; payload: unknown } {
+function toEngineEvent(event: PulumiEvent): EngineEvent {
   const key = Object.keys(event).find((k) => k.endsWith('Event')) ?? 'unknown';
   return { type: key.replace(/Event$/, ''), payload: (event as unknown as Record<string, unknown>)[key] };
 }
 
-// In exported state a secret is an object carrying this signature key, with ciphertext; engine
-// events already show "[secret]", and are passed through this too in case a value slips by.
+// In exported state a secret is an object carrying this signature key, with ciphertext. The
+// engine's events show secret outputs as "[secret]" already; the outputs taken from them are
+// passed through this as well, so a value that slipped by would still not be stored.
 const SECRET_SIG = '4dabf18193072939515e22adb298388d';
 
-function redactState(value: unknown): unknown {
+export function redactState(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redactState);
   if (value && typeof value === 'object') {
     if (SECRET_SIG in value) return SECRET;
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactState(v)]));
   }
   return value;
-}
-
-/** Resources left after an update: everything but what it deleted. */
-function countAfter(summary: ChangeSummary): number {
-  return Object.entries(summary).filter(([kind]) => kind !== 'delete' && kind !== 'discard').reduce((n, [, c]) => n + c, 0);
 }

@@ -1,17 +1,18 @@
 // The environments are the stack config files of the project: <stackConfigDir>/Pulumi.<env>.yaml.
-// Read once at start-up; every environment name in a request is checked against this set
-// before it reaches the filesystem, the database or the CLI.
+// Their names are read once at start-up; every environment name in a request is checked
+// against this set before it reaches the filesystem, the database or the CLI. The files are
+// read, never written: generated state (the secrets provider's salt) lives in the database.
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { NotFoundError } from '../errors.js';
+import { ENVIRONMENT_NAME } from './environment-name.js';
 
-const ENVIRONMENT_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 /** Shown in this order; others follow alphabetically. */
 const KNOWN_ORDER = ['development', 'testing', 'staging', 'production'];
 
 export class EnvironmentCatalog {
-  private constructor(readonly project: string, readonly names: readonly string[]) {}
+  private constructor(readonly project: string, readonly projectDir: string, private readonly configDir: string, readonly names: readonly string[]) {}
 
   static load(projectDir: string): EnvironmentCatalog {
     const settings = parse(readFileSync(join(projectDir, 'Pulumi.yaml'), 'utf8')) as { name?: string; stackConfigDir?: string };
@@ -21,7 +22,7 @@ export class EnvironmentCatalog {
       .filter((name): name is string => name !== undefined && ENVIRONMENT_NAME.test(name))
       .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
     if (!names.length) throw new Error(`no stack config files (Pulumi.<env>.yaml) in ${configDir}`);
-    return new EnvironmentCatalog(settings.name ?? 'unknown', Object.freeze(names));
+    return new EnvironmentCatalog(settings.name ?? 'unknown', projectDir, configDir, Object.freeze(names));
   }
 
   has(name: string): boolean {
@@ -32,6 +33,16 @@ export class EnvironmentCatalog {
   require(name: string): string {
     if (!this.has(name)) throw new NotFoundError('environment_not_found', `no environment named ${JSON.stringify(name.slice(0, 64))}`);
     return name;
+  }
+
+  /**
+   * The stack's configuration as its file holds it today (the `config:` map), with the salt its
+   * secrets were encrypted with when someone set them with the CLI (committed files carry none).
+   */
+  stackConfig(name: string): { config: Record<string, unknown>; encryptionSalt?: string } {
+    const file = join(this.configDir, `Pulumi.${this.require(name)}.yaml`);
+    const document = parse(readFileSync(file, 'utf8')) as { config?: Record<string, unknown>; encryptionsalt?: string } | null;
+    return { config: document?.config ?? {}, ...(document?.encryptionsalt ? { encryptionSalt: document.encryptionsalt } : {}) };
   }
 }
 

@@ -1,5 +1,6 @@
 // Builds the Fastify app from its plugins and routes, in a fixed order: external plugins,
-// shared schemas and error handling, then routes. Tests build it too, with real services.
+// shared schemas, error handling and the door (access), then routes. Tests build it too, with
+// real services. With a certificate it serves HTTPS only, and says so with HSTS.
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { fastifySSE } from '@fastify/sse';
@@ -7,36 +8,49 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import addFormats from 'ajv-formats';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { registerErrorHandling } from './app/error-handler.js';
-import { registerAccessControl, type RateLimitPolicy } from './app/access-control.js';
-import type { AccessService } from './auth/access-service.js';
-import type { EnvironmentService } from './environments/environment-service.js';
-import type { OperationService } from './operations/operation-service.js';
-import { environmentRoutes } from './routes/environments.js';
-import { healthRoutes, type ReadinessChecks } from './routes/health.js';
-import { operationRoutes } from './routes/operations.js';
-import { auditRoutes } from './routes/audit.js';
-import { keyRoutes } from './routes/keys.js';
-import { ANY_CREDENTIAL, ApiKey, Environment, Grant, Operation, Problem } from './routes/schemas.js';
-import { sessionRoutes } from './routes/sessions.js';
+import type { AccessService } from '../auth/access-service.js';
+import type { AuditTrail } from '../auth/audit-trail.js';
+import type { Authenticator } from '../auth/authenticator.js';
+import type { EnvironmentStatusView } from '../environments/environment-status.js';
+import type { OperationService } from '../operations/operation-service.js';
+import { auditRoutes } from '../routes/audit.js';
+import { environmentRoutes } from '../routes/environments.js';
+import { healthRoutes } from '../routes/health.js';
+import { keyRoutes } from '../routes/keys.js';
+import { operationRoutes } from '../routes/operations.js';
+import { ANY_CREDENTIAL, ApiKey, Environment, Grant, Operation, Problem } from '../routes/schemas.js';
+import { sessionRoutes } from '../routes/sessions.js';
+import { registerAccess, type RateLimitPolicy } from './access.js';
+import { registerErrorHandling } from './error-handler.js';
+import type { Readiness } from './readiness.js';
 
 export interface AppServices {
-  environments: EnvironmentService;
+  environments: EnvironmentStatusView;
   operations: OperationService;
   access: AccessService;
-  checks: ReadinessChecks;
+  authenticator: Authenticator;
+  audit: AuditTrail;
+  readiness: Readiness;
   rateLimit: RateLimitPolicy;
 }
 
-export const BODY_LIMIT_BYTES = 64 * 1024;
+export interface AppOptions {
+  /** PEM files: with them the app serves HTTPS only. */
+  tls?: { cert: string; key: string };
+}
 
-export async function buildApp(services: AppServices, logger: Logger): Promise<FastifyInstance> {
+export const BODY_LIMIT_BYTES = 64 * 1024;
+const HSTS = 'max-age=31536000; includeSubDomains';
+
+export async function buildApp(services: AppServices, logger: Logger, options: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
+    ...(options.tls ? { https: { cert: readFileSync(options.tls.cert), key: readFileSync(options.tls.key) } } : {}),
     ajv: {
       // Unknown properties are rejected, never silently dropped.
       customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true },
@@ -46,6 +60,7 @@ export async function buildApp(services: AppServices, logger: Logger): Promise<F
 
   // Only JSON bodies: anything else is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');
+  if (options.tls) app.addHook('onSend', async (_request, reply, payload) => (reply.header('strict-transport-security', HSTS), payload));
 
   await app.register(swagger, {
     openapi: {
@@ -82,11 +97,11 @@ export async function buildApp(services: AppServices, logger: Logger): Promise<F
   app.addSchema(Grant);
   app.addSchema(ApiKey);
   registerErrorHandling(app);
-  await registerAccessControl(app, services.access, services.rateLimit);
+  await registerAccess(app, services);
 
-  app.get('/openapi.json', { config: { access: { public: true } }, schema: { hide: true } }, async () => app.swagger());
-  await app.register(healthRoutes, { checks: services.checks });
-  await app.register(environmentRoutes, { environments: services.environments, access: services.access });
+  app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+  await app.register(healthRoutes, { readiness: services.readiness });
+  await app.register(environmentRoutes, { environments: services.environments });
   await app.register(operationRoutes, { operations: services.operations });
   await app.register(keyRoutes, { access: services.access });
   await app.register(sessionRoutes, { access: services.access });

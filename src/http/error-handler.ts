@@ -32,7 +32,6 @@ const FASTIFY_CODES: Record<string, [number, string]> = {
 };
 
 export function sendProblem(reply: FastifyReply, request: FastifyRequest, status: number, code: string, detail: string, extra: Record<string, unknown> = {}) {
-  request.problemCode = code; // the audit trail records why
   // Extras first: they may add fields but never replace the standard ones.
   const body: ProblemBody = {
     ...extra,

@@ -1,14 +1,20 @@
 // Buffers one operation's engine events and text output and writes them in batches: the engine
 // can emit hundreds of events a second, and one insert per event would make the database the
-// bottleneck. Waiters are woken after each batch lands.
+// bottleneck. Waiters are woken after each batch lands. The engine's debug diagnostics are
+// dropped unless the operation (or the service) asks for them: they are SDK chatter
+// ("Registering resource...") that buries what a user needs to see.
 import type { Logger } from 'pino';
 import type { EngineEvent } from '../engine/types.js';
-import type { OperationStore } from '../store/operation-store.js';
+import type { EventLog } from '../store/event-log.js';
 import type { OperationSignals } from './operation-signals.js';
 import type { OperationEvent } from './operation.js';
 
 const FLUSH_MS = 25;
 const MAX_BATCH = 200;
+
+export function isDebugDiagnostic(event: EngineEvent): boolean {
+  return event.type === 'diagnostic' && (event.payload as { severity?: string } | null)?.severity === 'debug';
+}
 
 export class EventRecorder {
   private sequence = 0;
@@ -20,15 +26,16 @@ export class EventRecorder {
 
   constructor(
     private readonly operationId: string,
-    private readonly store: OperationStore,
+    private readonly log: EventLog,
     private readonly signals: OperationSignals,
-    private readonly log: Logger,
+    private readonly logger: Logger,
+    private readonly options: { keepDebug: boolean; announce?: (operationId: string) => void },
   ) {}
 
   event(event: EngineEvent): void {
+    if (!this.options.keepDebug && isDebugDiagnostic(event)) return;
     this.events.push({ sequence: ++this.sequence, type: event.type, payload: event.payload });
-    if (this.events.length >= MAX_BATCH) this.flushSoon(0);
-    else this.flushSoon(FLUSH_MS);
+    this.flushSoon(this.events.length >= MAX_BATCH ? 0 : FLUSH_MS);
   }
 
   text(text: string): void {
@@ -47,12 +54,15 @@ export class EventRecorder {
     // Batches are written one after another so sequences land in order.
     this.writing = this.writing.then(async () => {
       try {
-        if (events.length) await this.store.appendEvents(this.operationId, events);
-        if (output) await this.store.appendOutput(this.operationId, ++this.chunk, output);
+        if (events.length) await this.log.appendEvents(this.operationId, events);
+        if (output) await this.log.appendOutput(this.operationId, ++this.chunk, output);
       } catch (error) {
-        this.log.error({ err: error }, 'could not record engine events');
+        this.logger.error({ err: error }, 'could not record engine events');
       }
-      if (events.length || output) this.signals.notify(this.operationId);
+      if (events.length || output) {
+        this.signals.notify(this.operationId);
+        this.options.announce?.(this.operationId);
+      }
     });
     return this.writing;
   }

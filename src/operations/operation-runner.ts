@@ -1,31 +1,38 @@
-// Runs one claimed operation through the engine: keeps its lease alive, turns a cancel request
-// into exactly one abort (one SIGINT to the CLI), records events and output, and writes the
-// final state. The lease is released in `finally` whatever happens.
+// Runs one claimed operation through the engine: keeps its lease alive (and stops the engine
+// when the lease cannot be kept), turns a cancel request into exactly one abort (one SIGINT to
+// the CLI), records events and output, cleans up after an engine that was killed, and writes
+// the final state once every event is stored.
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { EngineFailure, type Engine, type EngineResult } from '../engine/types.js';
-import type { OperationStore, FinishFields } from '../store/operation-store.js';
+import type { EnvironmentCatalog } from '../environments/environment-catalog.js';
+import { EngineFailure, type Engine, type EngineOutcome } from '../engine/types.js';
+import type { EventLog } from '../store/event-log.js';
+import type { LeaseRepository } from '../store/lease-repository.js';
+import type { OperationRepository } from '../store/operation-repository.js';
 import { EventRecorder } from './event-recorder.js';
+import { kindOf } from './operation-kinds.js';
 import type { OperationSignals } from './operation-signals.js';
-import type { Operation } from './operation.js';
+import type { ErrorCode, Operation } from './operation.js';
 
 export interface RunnerOptions {
   owner: string;
   leaseMs: number;
-  now?: () => number;
+  /** Keep the engine's debug diagnostics for every operation. */
+  debugEvents: boolean;
+  /** Tells other replicas that an operation's events grew (PostgreSQL NOTIFY). */
+  announce?: (operationId: string) => void;
 }
 
 export class OperationRunner {
-  private readonly now: () => number;
-
   constructor(
-    private readonly store: OperationStore,
+    private readonly operations: OperationRepository,
+    private readonly leases: LeaseRepository,
+    private readonly eventLog: EventLog,
     private readonly engine: Engine,
+    private readonly catalog: EnvironmentCatalog,
     private readonly signals: OperationSignals,
     private readonly options: RunnerOptions,
-  ) {
-    this.now = options.now ?? Date.now;
-  }
+  ) {}
 
   /** Runs the operation to its end. `stop` aborts it from outside (shutdown). */
   async run(operation: Operation, log: Logger, stop: AbortSignal): Promise<void> {
@@ -41,56 +48,97 @@ export class OperationRunner {
     if (stop.aborted) onStop();
 
     let leaseLost = false;
+    let renewedAt = Date.now();
     const heartbeat = setInterval(async () => {
       try {
-        const lease = await this.store.renewLease(operation.id, owner, this.now() + leaseMs);
+        const lease = await this.leases.renew(operation.id, owner, leaseMs);
         if (!lease.held) {
           leaseLost = true;
-          cancel('lease lost');
-        } else if (lease.cancelRequested) {
-          cancel('cancel requested');
+          cancel('lease lost: another process is recovering this operation');
+        } else {
+          renewedAt = Date.now();
+          if (lease.cancelRequested) cancel('cancel requested');
         }
       } catch (error) {
         log.warn({ err: error }, 'lease renewal failed');
+        // Past its lease another process may fence this operation: the engine must not go on.
+        if (Date.now() - renewedAt >= leaseMs) {
+          leaseLost = true;
+          cancel('lease expired: it could not be renewed');
+        }
       }
     }, Math.max(250, Math.floor(leaseMs / 3)));
 
-    const recorder = new EventRecorder(operation.id, this.store, this.signals, log);
-    let fields: FinishFields;
+    const kind = kindOf(operation.type);
+    const recorder = new EventRecorder(operation.id, this.eventLog, this.signals, log, {
+      keepDebug: this.options.debugEvents || operation.spec.debug === true, announce: this.options.announce,
+    });
+    let outcome: EngineOutcome | undefined;
+    let failure: EngineFailure | undefined;
     try {
-      await this.store.recordEngine(operation.id, owner, {
+      await this.operations.recordEngine(operation.id, owner, {
         pulumiVersion: this.engine.version, host: hostname(), pid: process.pid,
         warnings: await this.pendingOperationWarnings(operation, log),
       });
-      const result: EngineResult = await this.engine.run({
+      outcome = await this.engine.run({
         environment: operation.environment,
-        type: operation.type,
-        scope: operation.scope,
+        command: kind.command,
+        flags: kind.flags(operation.spec, { stack: operation.environment, project: this.catalog.project }),
+        source: { programDir: this.catalog.projectDir, ...this.catalog.stackConfig(operation.environment) },
         message: operation.message ?? undefined,
         operationId: operation.id,
         signal: abort.signal,
+        onSpawn: (pid) => void this.operations.recordCliPid(operation.id, owner, pid).catch((error: unknown) => log.warn({ err: error }, 'could not record the CLI pid')),
         onEvent: (event) => recorder.event(event),
         onOutput: (text) => recorder.text(text),
       });
-      fields = { status: 'succeeded', summary: result.summary, outputs: result.outputs, resourceCount: result.resourceCount };
     } catch (error) {
-      const failure = error instanceof EngineFailure ? error : new EngineFailure('engine_failed', 'the operation failed');
+      failure = error instanceof EngineFailure ? error : new EngineFailure('engine_failed', 'the operation failed before the engine could report why');
       if (!(error instanceof EngineFailure)) log.error({ err: error }, 'operation failed unexpectedly');
-      fields = failure.reason === 'cancelled' || abort.signal.aborted
-        ? { status: 'cancelled', error: 'the operation was cancelled' }
-        : { status: 'failed', error: `${failure.reason}: ${failure.message}` };
+      if (failure.code === 'engine_killed') await this.afterKilledEngine(operation, log);
     } finally {
       clearInterval(heartbeat);
       stop.removeEventListener('abort', onStop);
       await recorder.flush();
     }
     if (leaseLost) {
-      log.warn('lease lost: another process has already ended this operation');
-    } else if (!(await this.store.finish(operation.id, owner, fields, this.now()))) {
-      log.warn('operation was no longer ours to finish');
+      log.warn('lease lost: the process that fenced this operation ends it');
+      return;
     }
-    log.info({ status: fields.status }, 'operation finished');
+    const cancelled = abort.signal.aborted || failure?.code === 'cancelled';
+    const code: ErrorCode | null = failure ? (cancelled ? 'cancelled' : failure.code) : null;
+    const result = outcome && kind.result(outcome, operation.spec);
+    const ended = await this.operations.transition(operation.id, {
+      from: 'running', to: !failure ? 'succeeded' : cancelled ? 'cancelled' : 'failed', owner,
+      set: {
+        summary: outcome ? JSON.stringify(outcome.summary) : null,
+        outputs: result?.outputs ? JSON.stringify(result.outputs) : null,
+        resource_count: result?.resourceCount ?? null,
+        error: failure ? (cancelled ? 'the operation was cancelled' : failure.message) : null,
+        error_code: code,
+      },
+    }).catch((error: unknown) => {
+      log.warn({ err: error }, 'the operation was no longer this process\'s to finish');
+      return undefined;
+    });
+    log.info({ status: ended?.status, errorCode: code }, 'operation finished');
     this.signals.notify(operation.id);
+  }
+
+  /**
+   * The CLI died on its own (a kill -9, an out-of-memory kill): its plugins may live on and
+   * its lock stays. Its processes are ended, and its lock removed only when the lock's holder
+   * is that dead CLI: someone else's lock is never broken.
+   */
+  private async afterKilledEngine(operation: Operation, log: Logger): Promise<void> {
+    const ended = this.engine.endProcesses(operation.id);
+    if (ended.length) log.warn({ pids: ended.map((p) => p.pid) }, 'ended the killed engine\'s remaining processes');
+    const cliPid = (await this.operations.engineOf(operation.id))?.cliPid;
+    const locks = await this.engine.locks(operation.environment);
+    if (locks?.some((lock) => lock.pid === cliPid && lock.hostname === hostname())) {
+      await this.engine.clearLock(operation.environment);
+      log.warn({ pid: cliPid }, 'removed the stack lock the killed CLI left');
+    }
   }
 
   /**
@@ -98,7 +146,7 @@ export class OperationRunner {
    * looked for after an interrupted or failed operation: reading the state costs a CLI run.
    */
   private async pendingOperationWarnings(operation: Operation, log: Logger): Promise<string[]> {
-    const previous = await this.store.lastFinishedStatus(operation.environment);
+    const previous = await this.operations.lastFinishedStatus(operation.environment);
     if (previous !== 'interrupted' && previous !== 'failed') return [];
     try {
       const pending = await this.engine.pendingOperations(operation.environment);

@@ -1,22 +1,31 @@
-// What the API can do with operations: queue, read, list, wait for, cancel, and follow their
-// events. Knows nothing of HTTP; routes call it.
-import type { OperationType, Scope } from '../engine/types.js';
+// What callers can do with operations: queue, read, list, wait for, cancel, and follow their
+// events. Every call comes with an Actor, which governance authorises and audits; an
+// operation the actor cannot see does not exist for it (404, whatever it asked).
+import type { Kysely } from 'kysely';
+import type { Actor } from '../auth/actor.js';
+import type { Action, Governance } from '../auth/governance.js';
 import type { EnvironmentCatalog } from '../environments/environment-catalog.js';
-import { NotFoundError } from '../errors.js';
-import { RESULT_EVENT, type OperationStore } from '../store/operation-store.js';
+import { ConflictError, NotFoundError } from '../errors.js';
+import type { EventLog } from '../store/event-log.js';
+import { isUniqueViolation, type NewOperation, type OperationRepository } from '../store/operation-repository.js';
+import type { Page } from '../store/rows.js';
+import type { Database } from '../store/schema.js';
 import { FinishedOperationCache } from './finished-operation-cache.js';
+import { kindOf } from './operation-kinds.js';
 import type { OperationSignals } from './operation-signals.js';
-import { isFinished, type Operation, type OperationEvent } from './operation.js';
+import { RESULT_EVENT, isFinished, type Operation, type OperationEvent, type OperationType, type Scope } from './operation.js';
 
 export interface OperationRequest {
   type: OperationType;
   scope: Scope;
   message?: string;
+  /** Keep the engine's debug diagnostics in this operation's events. */
+  debug?: boolean;
 }
 
 export interface OperationServiceOptions {
   pollMs: number;
-  /** Wakes the local queue after an enqueue; other processes find the work at their next poll. */
+  /** Wakes the local queue after an enqueue (other replicas hear of it through the outbox). */
   onEnqueued(): void;
 }
 
@@ -24,64 +33,104 @@ export class OperationService {
   private readonly finished = new FinishedOperationCache();
 
   constructor(
-    private readonly store: OperationStore,
+    private readonly governance: Governance,
+    private readonly operations: OperationRepository,
+    private readonly eventLog: EventLog,
     private readonly catalog: EnvironmentCatalog,
     private readonly signals: OperationSignals,
     private readonly options: OperationServiceOptions,
   ) {}
 
-  async enqueue(environment: string, request: OperationRequest, requestedBy: string, idempotencyKey?: string) {
+  /** Queues an operation. A retry with the same Idempotency-Key returns the first one (created: false). */
+  async enqueue(actor: Actor, environment: string, request: OperationRequest, idempotencyKey?: string): Promise<{ operation: Operation; created: boolean }> {
+    const kind = kindOf(request.type);
+    const action: Action = {
+      name: 'createOperation', target: `environment:${environment}`, environment,
+      permission: kind.permission, secondFactor: kind.secondFactor,
+    };
+    await this.governance.authorize(actor, action);
     this.catalog.require(environment);
-    const result = await this.store.enqueue({ environment, ...request, requestedBy, idempotencyKey }, Date.now());
-    if (result.created) this.options.onEnqueued();
-    return result;
+    const input: NewOperation = {
+      environment, type: request.type, message: request.message, requestedBy: actor.principal, idempotencyKey,
+      spec: { scope: request.scope, ...(request.debug ? { debug: true } : {}) },
+    };
+    const replay = () => (idempotencyKey ? this.operations.byIdempotencyKey({ ...input, idempotencyKey }) : undefined);
+    const earlier = await replay();
+    if (earlier) return { operation: earlier, created: false };
+    try {
+      const operation = await this.governance.act(actor, action, (tx) => this.operations.insert(tx, input, Date.now()));
+      this.options.onEnqueued();
+      return { operation, created: true };
+    } catch (error) {
+      // Two retries raced: the unique index let one in; answer with that one.
+      const winner = isUniqueViolation(error) ? await replay() : undefined;
+      if (winner) return { operation: winner, created: false };
+      throw error;
+    }
   }
 
-  async get(id: string): Promise<Operation> {
-    const operation = await this.store.get(id);
-    if (!operation) throw new NotFoundError('operation_not_found', `no operation with id ${id}`);
-    return operation;
+  async get(actor: Actor, id: string): Promise<Operation> {
+    return this.visible(actor, id, 'getOperation');
   }
 
-  /** The environment an operation acts on, or undefined for an unknown id. */
-  async environmentOf(id: string): Promise<string | undefined> {
-    return (await this.store.get(id))?.environment;
+  /** A page of an environment's operations, newest first; finished ones come from a cache. */
+  async list(actor: Actor, environment: string, limit: number, cursor?: string): Promise<Page<Operation>> {
+    await this.governance.authorize(actor, { name: 'listOperations', target: `environment:${environment}`, environment, permission: 'read' });
+    this.catalog.require(environment);
+    const page = await this.operations.listIds(environment, limit, cursor);
+    const missing = page.ids.filter((id) => this.finished.get(id) === undefined);
+    const fresh = new Map<string, Operation>();
+    for (const operation of await this.operations.getMany(missing)) {
+      fresh.set(operation.id, operation);
+      if (isFinished(operation.status)) this.finished.set(operation);
+    }
+    const items = page.ids.map((id) => this.finished.get(id) ?? fresh.get(id)).filter((o) => o !== undefined);
+    return { items, nextCursor: page.nextCursor };
   }
 
   /**
-   * A page of an environment's operations, newest first, already as JSON: finished operations
-   * come from the cache, only the others (and ones not seen yet) are read and serialised.
+   * A queued operation leaves the queue at once; a running one is flagged, and its runner sends
+   * the engine one SIGINT when it next renews its lease. A finished one cannot be cancelled.
    */
-  async listJson(environment: string, limit: number, cursor?: string): Promise<string> {
-    this.catalog.require(environment);
-    const page = await this.store.listIds(environment, limit, cursor);
-    const missing = page.ids.filter((id) => this.finished.get(id) === undefined);
-    const fresh = new Map<string, string>();
-    for (const operation of await this.store.getMany(missing)) {
-      const json = JSON.stringify(operation);
-      fresh.set(operation.id, json);
-      if (isFinished(operation.status)) this.finished.set(operation.id, json);
-    }
-    const items = page.ids.map((id) => this.finished.get(id) ?? fresh.get(id)).filter((json) => json !== undefined);
-    return `{"items":[${items.join(',')}],"nextCursor":${JSON.stringify(page.nextCursor)}}`;
+  async cancel(actor: Actor, id: string): Promise<Operation> {
+    const operation = await this.visible(actor, id, 'cancelOperation');
+    const action: Action = { name: 'cancelOperation', target: `operation:${id}`, environment: operation.environment, permission: 'operate' };
+    const cancelled = await this.governance.act(actor, action, (tx) => this.cancelIn(tx, operation));
+    this.signals.notify(id);
+    return cancelled;
   }
 
-  async cancel(id: string): Promise<Operation> {
-    const operation = await this.store.requestCancel(id, Date.now());
-    if (!operation) throw new NotFoundError('operation_not_found', `no operation with id ${id}`);
-    this.signals.notify(id);
-    return operation;
+  private async cancelIn(tx: Kysely<Database>, operation: Operation): Promise<Operation> {
+    if (operation.status === 'queued') {
+      return this.operations.transition(operation.id, {
+        from: 'queued', to: 'cancelled', set: { cancel_requested: 1, error: 'the operation was cancelled before it started', error_code: 'cancelled' },
+      }, tx).catch(async (error: unknown) => {
+        if (error instanceof ConflictError) return this.cancelIn(tx, (await this.operations.get(operation.id, tx))!);
+        throw error;
+      });
+    }
+    if (operation.status === 'running' || operation.status === 'recovering') {
+      await this.operations.flagCancel(operation.id, tx);
+      return (await this.operations.get(operation.id, tx))!;
+    }
+    throw new ConflictError('operation_finished', `operation ${operation.id} has already finished (${operation.status})`, { operationStatus: operation.status });
   }
 
   /** Long poll: returns when the operation has finished or `seconds` have passed. */
-  async waitForEnd(id: string, seconds: number, signal?: AbortSignal): Promise<Operation> {
+  async waitForEnd(actor: Actor, id: string, seconds: number, signal?: AbortSignal): Promise<Operation> {
+    await this.visible(actor, id, 'getOperation');
     const deadline = Date.now() + seconds * 1000;
     for (;;) {
-      const operation = await this.get(id);
+      const operation = (await this.operations.get(id))!;
       const left = deadline - Date.now();
       if (isFinished(operation.status) || left <= 0 || signal?.aborted) return operation;
       await this.signals.wait(id, Math.min(left, this.options.pollMs), signal);
     }
+  }
+
+  /** Checks the actor may follow the operation's events (call before a stream starts). */
+  async openEvents(actor: Actor, id: string): Promise<Operation> {
+    return this.visible(actor, id, 'streamOperationEvents');
   }
 
   /**
@@ -90,10 +139,9 @@ export class OperationService {
    * the rest with no gap and no duplicate, whichever process runs the operation.
    */
   async *events(id: string, afterSequence: number, signal: AbortSignal): AsyncGenerator<OperationEvent> {
-    await this.get(id);
     let after = afterSequence;
     while (!signal.aborted) {
-      const batch = await this.store.events(id, after);
+      const batch = await this.eventLog.events(id, after);
       for (const event of batch) {
         yield event;
         after = event.sequence;
@@ -103,8 +151,17 @@ export class OperationService {
     }
   }
 
-  async output(id: string): Promise<string> {
-    await this.get(id);
-    return this.store.output(id);
+  async output(actor: Actor, id: string): Promise<string> {
+    await this.visible(actor, id, 'getOperationLog');
+    return this.eventLog.output(id);
+  }
+
+  /** The operation, if the actor may read its environment; the same 404 otherwise. */
+  private async visible(actor: Actor, id: string, name: string): Promise<Operation> {
+    const operation = await this.operations.get(id);
+    const notFound = () => new NotFoundError('operation_not_found', `no operation with id ${id}`);
+    if (!operation) throw notFound();
+    await this.governance.authorize(actor, { name, target: `operation:${id}`, environment: operation.environment, permission: 'read', hidden: notFound });
+    return operation;
   }
 }

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AccessService } from '../auth/access-service.js';
+import { actorOf } from './request-actor.js';
 import { problems, SESSION_ONLY } from './schemas.js';
 
 const AuditRecord = Type.Object({
@@ -14,13 +15,12 @@ const AuditRecord = Type.Object({
   target: Type.String({ description: 'The path acted on' }),
   result: Type.Enum(['allowed', 'refused', 'failed']),
   reason: Type.Union([Type.String(), Type.Null()], { description: "A refusal's or failure's problem code" }),
-  status: Type.Integer(),
+  status: Type.Union([Type.Integer(), Type.Null()], { description: 'The HTTP status of a refusal at the door (401, 429), or of a refusal or failure the domain decided; null for allowed actions' }),
   hash: Type.String({ description: 'SHA-256 over this record and the previous hash' }),
 }, { additionalProperties: false });
 
 export const auditRoutes: FastifyPluginAsyncTypebox<{ access: AccessService }> = async (app, { access }) => {
   app.get('/v1/audit', {
-    config: { access: { permission: 'admin' } },
     schema: {
       operationId: 'listAudit', tags: ['access'], summary: 'Audit records, newest first', security: SESSION_ONLY,
       querystring: Type.Object({
@@ -40,11 +40,10 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ access: AccessService }> =
     },
   }, async (request) => {
     const { limit, cursor, ...filter } = request.query;
-    return access.audit.list(filter, limit, cursor);
+    return access.listAudit(actorOf(request), filter, limit, cursor);
   });
 
   app.get('/v1/audit/verify', {
-    config: { access: { permission: 'admin' } },
     schema: {
       operationId: 'verifyAudit', tags: ['access'], summary: 'Walk the hash chain: any edited or deleted record breaks it', security: SESSION_ONLY,
       response: {
@@ -52,5 +51,5 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ access: AccessService }> =
         ...problems(401, 403, 429, 500),
       },
     },
-  }, async () => access.audit.verify());
+  }, async (request) => access.verifyAudit(actorOf(request)));
 };

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { MAX_GRACE_HOURS, MAX_KEY_DAYS } from '../auth/api-keys.js';
 import type { AccessService } from '../auth/access-service.js';
-import { principalOf } from '../app/access-control.js';
+import { actorOf } from './request-actor.js';
 import { ANY_CREDENTIAL, Grant, SESSION_ONLY, problems } from './schemas.js';
 
 const KeyWithToken = Type.Object({
@@ -13,7 +13,6 @@ const KeyWithToken = Type.Object({
 
 export const keyRoutes: FastifyPluginAsyncTypebox<{ access: AccessService }> = async (app, { access }) => {
   app.post('/v1/keys', {
-    config: { access: { permission: 'admin' } },
     schema: {
       operationId: 'createKey', tags: ['access'], summary: 'Create an API key (its value is shown once)', security: SESSION_ONLY,
       body: Type.Object({
@@ -24,19 +23,17 @@ export const keyRoutes: FastifyPluginAsyncTypebox<{ access: AccessService }> = a
       }, { additionalProperties: false }),
       response: { 201: KeyWithToken, ...problems(400, 401, 403, 413, 415, 429, 500) },
     },
-  }, async (request, reply) => reply.code(201).send(await access.createKey(request.body)));
+  }, async (request, reply) => reply.code(201).send(await access.createKey(actorOf(request), request.body)));
 
   app.get('/v1/keys', {
-    config: { access: { permission: 'admin' } },
     schema: {
       operationId: 'listKeys', tags: ['access'], summary: 'Every API key, without its value', security: SESSION_ONLY,
       response: { 200: Type.Object({ items: Type.Array(Type.Ref('ApiKey')) }), ...problems(401, 403, 429, 500) },
     },
-  }, async () => ({ items: await access.keys.list() }));
+  }, async (request) => ({ items: await access.listKeys(actorOf(request)) }));
 
   app.post('/v1/keys/:id/rotate', {
     // A key may rotate itself, so a CI pipeline can swap its own secret; others need an admin.
-    config: { access: { permission: 'authenticated' } },
     schema: {
       operationId: 'rotateKey', tags: ['access'], security: ANY_CREDENTIAL,
       summary: 'Issue a new key with the same grants; the old one keeps working for the grace period',
@@ -44,14 +41,13 @@ export const keyRoutes: FastifyPluginAsyncTypebox<{ access: AccessService }> = a
       body: Type.Object({ graceHours: Type.Integer({ minimum: 0, maximum: MAX_GRACE_HOURS, default: 24 }) }, { additionalProperties: false }),
       response: { 201: KeyWithToken, ...problems(400, 401, 403, 404, 429, 500) },
     },
-  }, async (request, reply) => reply.code(201).send(await access.rotateKey(principalOf(request), request.params.id, request.body.graceHours)));
+  }, async (request, reply) => reply.code(201).send(await access.rotateKey(actorOf(request), request.params.id, request.body.graceHours)));
 
   app.delete('/v1/keys/:id', {
-    config: { access: { permission: 'admin' } },
     schema: {
       operationId: 'revokeKey', tags: ['access'], summary: 'Revoke a key: it stops working on the next request', security: SESSION_ONLY,
       params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
       response: { 200: Type.Ref('ApiKey'), ...problems(400, 401, 403, 404, 429, 500) },
     },
-  }, async (request) => access.keys.revoke(request.params.id));
+  }, async (request) => access.revokeKey(actorOf(request), request.params.id));
 };

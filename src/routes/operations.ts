@@ -1,42 +1,25 @@
 // Operations: queue one, read it (optionally waiting for its end), list an environment's,
-// cancel one, follow its events (SSE) and read its plain-text log.
+// cancel one, follow its events (SSE) and read its plain-text log. Each handler turns the
+// request into an actor and its input, and calls the domain, which decides and audits.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { FastifyRequest } from 'fastify';
-import { principalOf, type RouteAccess } from '../app/access-control.js';
-import { NotFoundError } from '../errors.js';
+import { actorOf } from './request-actor.js';
 import type { OperationService } from '../operations/operation-service.js';
 import { ANY_CREDENTIAL, EnvironmentName, OperationId, OperationPage, OperationRequest, problems } from './schemas.js';
 
 const MAX_PAGE = 100;
 const MAX_WAIT_SECONDS = 60;
 
-const envParam = (request: FastifyRequest) => (request.params as { env: string }).env;
-
 export const operationRoutes: FastifyPluginAsyncTypebox<{ operations: OperationService }> = async (app, { operations }) => {
-  // Routes by operation id act on that operation's environment; a caller who cannot see it
-  // is told the operation does not exist.
-  const onOperation = (permission: 'read' | 'operate'): RouteAccess => ({
-    permission,
-    environment: (request) => operations.environmentOf((request.params as { id: string }).id),
-    hidden: (request) => new NotFoundError('operation_not_found', `no operation with id ${(request.params as { id: string }).id}`),
-  });
-
   app.post('/v1/environments/:env/operations', {
-    config: {
-      access: {
-        // Destroying needs an admin (with a second factor); everything else a deployer.
-        permission: (request) => ((request.body as { type?: string } | undefined)?.type === 'destroy' ? 'destroy' : 'operate'),
-        environment: envParam,
-      },
-    },
     schema: {
       security: ANY_CREDENTIAL,
       operationId: 'createOperation',
       tags: ['operations'],
       summary: 'Queue a preview, update, refresh or destroy of an environment',
       description: 'Returns at once with the queued operation; follow it with GET /v1/operations/{id}?wait=, '
-        + 'or its event stream. A retry with the same Idempotency-Key returns the first operation.',
+        + 'or its event stream. A retry with the same Idempotency-Key (by the same principal, on the same '
+        + 'environment) returns the first operation. Destroy needs an admin session.',
       params: Type.Object({ env: EnvironmentName }),
       headers: Type.Object({
         'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7e]+$' })),
@@ -48,16 +31,15 @@ export const operationRoutes: FastifyPluginAsyncTypebox<{ operations: OperationS
       },
     },
   }, async (request, reply) => {
-    const { type, scope = 'all', message } = request.body;
+    const { type, scope = 'all', message, debug } = request.body;
     const { operation, created } = await operations.enqueue(
-      request.params.env, { type, scope, message }, principalOf(request).name, request.headers['idempotency-key'],
+      actorOf(request), request.params.env, { type, scope, message, debug }, request.headers['idempotency-key'],
     );
     if (!created) reply.header('idempotent-replayed', 'true');
     return reply.code(202).header('location', `/v1/operations/${operation.id}`).send(operation);
   });
 
   app.get('/v1/environments/:env/operations', {
-    config: { access: { permission: 'read', environment: envParam } },
     schema: {
       security: ANY_CREDENTIAL,
       operationId: 'listOperations',
@@ -70,14 +52,9 @@ export const operationRoutes: FastifyPluginAsyncTypebox<{ operations: OperationS
       }, { additionalProperties: false }),
       response: { 200: OperationPage, ...problems(400, 401, 403, 404, 429, 500) },
     },
-  }, async (request, reply) => {
-    // Already JSON in the documented shape (see OperationService.listJson): sent as it is.
-    const json = await operations.listJson(request.params.env, request.query.limit, request.query.cursor);
-    return reply.type('application/json; charset=utf-8').send(json as never);
-  });
+  }, async (request) => operations.list(actorOf(request), request.params.env, request.query.limit, request.query.cursor));
 
   app.get('/v1/operations/:id', {
-    config: { access: onOperation('read') },
     schema: {
       security: ANY_CREDENTIAL,
       operationId: 'getOperation',
@@ -91,14 +68,13 @@ export const operationRoutes: FastifyPluginAsyncTypebox<{ operations: OperationS
     },
   }, async (request) => {
     const { wait } = request.query;
-    if (!wait) return operations.get(request.params.id);
+    if (!wait) return operations.get(actorOf(request), request.params.id);
     const closed = new AbortController();
     request.raw.once('close', () => closed.abort());
-    return operations.waitForEnd(request.params.id, wait, closed.signal);
+    return operations.waitForEnd(actorOf(request), request.params.id, wait, closed.signal);
   });
 
   app.post('/v1/operations/:id/cancel', {
-    config: { access: onOperation('operate') },
     schema: {
       security: ANY_CREDENTIAL,
       operationId: 'cancelOperation',
@@ -107,11 +83,10 @@ export const operationRoutes: FastifyPluginAsyncTypebox<{ operations: OperationS
       params: Type.Object({ id: OperationId }),
       response: { 202: Type.Ref('Operation'), ...problems(400, 401, 403, 404, 409, 429, 500) },
     },
-  }, async (request, reply) => reply.code(202).send(await operations.cancel(request.params.id)));
+  }, async (request, reply) => reply.code(202).send(await operations.cancel(actorOf(request), request.params.id)));
 
   app.get('/v1/operations/:id/events', {
     sse: { kind: 'only' },
-    config: { access: onOperation('read') },
     schema: {
       security: ANY_CREDENTIAL,
       operationId: 'streamOperationEvents',
@@ -119,7 +94,8 @@ export const operationRoutes: FastifyPluginAsyncTypebox<{ operations: OperationS
       summary: "The operation's engine events as Server-Sent Events",
       description: 'Each event carries its sequence number as the SSE id and the engine event kind as its name '
         + '(prelude, resourcePre, resOutputs, diagnostic, summary...); the stream ends with a `result` event. '
-        + 'Reconnect with Last-Event-ID (or ?after=) to get the rest with no gap and no duplicate.',
+        + 'Reconnect with Last-Event-ID (or ?after=) to get the rest with no gap and no duplicate. The engine\'s '
+        + 'debug diagnostics are left out unless the operation was queued with `debug: true`.',
       params: Type.Object({ id: OperationId }),
       querystring: Type.Object({
         after: Type.Optional(Type.Integer({ minimum: 0, description: 'Start after this sequence (Last-Event-ID wins)' })),
@@ -133,7 +109,7 @@ export const operationRoutes: FastifyPluginAsyncTypebox<{ operations: OperationS
   }, async (request, reply) => {
     const lastEventId = request.headers['last-event-id'];
     const after = lastEventId !== undefined ? Number(lastEventId) : request.query.after ?? 0;
-    await operations.get(request.params.id); // a 404 before the stream starts
+    await operations.openEvents(actorOf(request), request.params.id); // a 404 before the stream starts
     const closed = new AbortController();
     reply.sse.onClose(() => closed.abort());
     const stream = operations.events(request.params.id, after, closed.signal);
@@ -143,7 +119,6 @@ export const operationRoutes: FastifyPluginAsyncTypebox<{ operations: OperationS
   });
 
   app.get('/v1/operations/:id/log', {
-    config: { access: onOperation('read') },
     schema: {
       security: ANY_CREDENTIAL,
       operationId: 'getOperationLog',
@@ -155,5 +130,5 @@ export const operationRoutes: FastifyPluginAsyncTypebox<{ operations: OperationS
         ...problems(400, 401, 403, 404, 429, 500),
       },
     },
-  }, async (request, reply) => reply.type('text/plain; charset=utf-8').send(await operations.output(request.params.id)));
+  }, async (request, reply) => reply.type('text/plain; charset=utf-8').send(await operations.output(actorOf(request), request.params.id)));
 };

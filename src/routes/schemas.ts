@@ -1,8 +1,9 @@
 // Schemas shared by the routes. Each is at once the validation, the TypeScript type and the
 // OpenAPI component of what it describes.
 import { Type, type Static } from 'typebox';
-import { OPERATION_TYPES, SCOPES } from '../engine/types.js';
-import { STATUSES } from '../operations/operation.js';
+import { ROLES } from '../auth/roles.js';
+import { ENVIRONMENT_NAME_PATTERN } from '../environments/environment-name.js';
+import { ERROR_CODES, OPERATION_TYPES, SCOPES, STATUSES } from '../operations/operation.js';
 
 export const Problem = Type.Object({
   type: Type.String({ description: 'A URI naming the kind of problem' }),
@@ -15,7 +16,7 @@ export const Problem = Type.Object({
   field: Type.Optional(Type.String({ description: 'For invalid input: the offending field' })),
 }, { $id: 'Problem', additionalProperties: true, description: 'An RFC 9457 problem (application/problem+json)' });
 
-export const EnvironmentName = Type.String({ pattern: '^[a-z][a-z0-9-]{0,62}$', description: 'Environment (= stack) name' });
+export const EnvironmentName = Type.String({ pattern: ENVIRONMENT_NAME_PATTERN, description: 'Environment (= stack) name' });
 export const OperationId = Type.String({ format: 'uuid', description: 'Operation id' });
 
 export const ChangeSummary = Type.Record(Type.String(), Type.Integer(), { description: 'Resources by change kind (create, update, delete, replace, same...)' });
@@ -24,9 +25,14 @@ export const Operation = Type.Object({
   id: OperationId,
   environment: EnvironmentName,
   type: Type.Enum(OPERATION_TYPES, { description: 'What the operation does' }),
-  scope: Type.Enum(SCOPES, { description: 'Which layer of the program it touches' }),
+  spec: Type.Object({
+    scope: Type.Enum(SCOPES, { description: 'Which layer of the program it touches' }),
+    debug: Type.Optional(Type.Boolean({ description: "The engine's debug diagnostics are kept in its events" })),
+  }, { additionalProperties: false, description: 'What the operation was asked to do beyond its type' }),
   message: Type.Union([Type.String(), Type.Null()]),
-  status: Type.Enum(STATUSES, { description: 'queued → running → succeeded | failed | cancelled; interrupted when its runner died' }),
+  status: Type.Enum(STATUSES, {
+    description: 'queued → running → succeeded | failed | cancelled; a running operation whose runner died is recovering (it still holds the stack) and then interrupted',
+  }),
   requestedBy: Type.String(),
   queuedAt: Type.String({ format: 'date-time' }),
   startedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
@@ -36,7 +42,10 @@ export const Operation = Type.Object({
   outputs: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()], { description: 'Stack outputs; secrets are "[secret]"' }),
   resourceCount: Type.Union([Type.Integer(), Type.Null()]),
   warnings: Type.Array(Type.String()),
-  error: Type.Union([Type.String(), Type.Null()]),
+  error: Type.Union([Type.String(), Type.Null()], { description: 'What failed and what to do, in words' }),
+  errorCode: Type.Union([Type.Enum(ERROR_CODES), Type.Null()], {
+    description: 'Why it did not succeed: locked, cancelled, plugin_missing, program_failed, resource_failed (the error names each resource), engine_failed, engine_killed (the CLI died on a signal), interrupted (its runner died)',
+  }),
   pulumiVersion: Type.Union([Type.String(), Type.Null()]),
 }, { $id: 'Operation', additionalProperties: false });
 
@@ -44,6 +53,7 @@ export const OperationRequest = Type.Object({
   type: Type.Enum(OPERATION_TYPES, { description: 'preview, update, refresh or destroy' }),
   scope: Type.Optional(Type.Enum(SCOPES, { description: 'all (default), infrastructure or workloads' })),
   message: Type.Optional(Type.String({ maxLength: 500, description: 'Recorded with the update in the stack history' })),
+  debug: Type.Optional(Type.Boolean({ description: "Keep the engine's debug diagnostics in this operation's events (left out by default)" })),
 }, { additionalProperties: false });
 export type OperationRequest = Static<typeof OperationRequest>;
 
@@ -56,13 +66,20 @@ export const Environment = Type.Object({
   name: EnvironmentName,
   stack: Type.String(),
   project: Type.String(),
-  status: Type.Enum(['idle', 'running', 'queued'] as const, { description: 'Whether an operation runs now' }),
+  status: Type.Enum(['idle', 'running', 'recovering', 'queued'] as const, { description: 'Whether an operation holds the stack now, or waits for it' }),
   lastOperation: Type.Union([Type.Ref('Operation'), Type.Null()]),
-  lock: Type.Union([Type.Object({
+  holder: Type.Union([Type.Object({
     operationId: OperationId,
     requestedBy: Type.String(),
     since: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-  }, { additionalProperties: false }), Type.Null()], { description: 'The running operation that holds the stack' }),
+  }, { additionalProperties: false }), Type.Null()], { description: 'The operation that holds the stack in the queue' }),
+  queueLength: Type.Integer({ description: 'Operations waiting for the stack' }),
+  locks: Type.Union([Type.Array(Type.Object({
+    pid: Type.Integer(),
+    username: Type.String(),
+    hostname: Type.String(),
+    timestamp: Type.String(),
+  }, { additionalProperties: false })), Type.Null()], { description: "The locks the state backend holds on the stack now (null when this backend's locks cannot be read)" }),
   resourceCount: Type.Union([Type.Integer(), Type.Null()]),
   outputs: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()], { description: 'Stack outputs; secrets are "[secret]"' }),
 }, { $id: 'Environment', additionalProperties: false });
@@ -83,7 +100,7 @@ export function problems(...codes: number[]): Record<number, unknown> {
 }
 
 export const Grant = Type.Object({
-  role: Type.Enum(['viewer', 'deployer', 'admin'], { description: 'viewer reads; deployer previews, updates, refreshes, cancels; admin also destroys and manages keys and audit' }),
+  role: Type.Enum(ROLES, { description: 'viewer reads; deployer previews, updates, refreshes, cancels; admin also destroys and manages keys and audit' }),
   environments: Type.Union([Type.Literal('*'), Type.Array(EnvironmentName, { minItems: 1, maxItems: 64 })], {
     description: '"*" for every environment (production only to read), or a list; only a list naming production lets it be changed',
   }),

@@ -3,14 +3,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AccessService } from '../auth/access-service.js';
-import { principalOf } from '../app/access-control.js';
+import { actorOf } from './request-actor.js';
 import { KEY_ONLY, problems, SESSION_ONLY } from './schemas.js';
 
 const Code = Type.Object({ code: Type.String({ pattern: '^[0-9]{6}$', description: 'The current 6-digit TOTP code' }) }, { additionalProperties: false });
 
 export const sessionRoutes: FastifyPluginAsyncTypebox<{ access: AccessService }> = async (app, { access }) => {
   app.post('/v1/mfa/totp', {
-    config: { access: { permission: 'authenticated' } },
     schema: {
       operationId: 'enrolTotp', tags: ['access'], security: KEY_ONLY,
       summary: "Start enrolling a TOTP second factor for this admin key's principal (the seed is shown once)",
@@ -19,22 +18,20 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ access: AccessService }>
         ...problems(401, 403, 409, 429, 500),
       },
     },
-  }, async (request, reply) => reply.code(201).send(await access.enrolTotp(principalOf(request))));
+  }, async (request, reply) => reply.code(201).send(await access.enrolTotp(actorOf(request))));
 
   app.post('/v1/mfa/totp/confirm', {
-    config: { access: { permission: 'authenticated' } },
     schema: {
       operationId: 'confirmTotp', tags: ['access'], security: KEY_ONLY, summary: 'Confirm the enrolment with a first code',
       body: Code,
       response: { 204: Type.Null(), ...problems(400, 401, 403, 429, 500) },
     },
   }, async (request, reply) => {
-    await access.confirmTotp(principalOf(request), request.body.code);
+    await access.confirmTotp(actorOf(request), request.body.code);
     return reply.code(204).send(null);
   });
 
   app.post('/v1/sessions', {
-    config: { access: { permission: 'authenticated' } },
     schema: {
       operationId: 'createSession', tags: ['access'], security: KEY_ONLY,
       summary: 'Exchange an admin API key and a TOTP code for a session token (needed for admin actions)',
@@ -49,18 +46,17 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ access: AccessService }>
       },
     },
   }, async (request, reply) => {
-    const { token, session, idleTimeoutSeconds } = await access.openSession(principalOf(request), request.body.code);
+    const { token, session, idleTimeoutSeconds } = await access.openSession(actorOf(request), request.body.code);
     return reply.code(201).send({ token, expiresAt: session.expiresAt, idleTimeoutSeconds });
   });
 
   app.delete('/v1/sessions/current', {
-    config: { access: { permission: 'authenticated' } },
     schema: {
       operationId: 'closeSession', tags: ['access'], security: SESSION_ONLY, summary: 'End the session this token belongs to',
       response: { 204: Type.Null(), ...problems(401, 403, 429, 500) },
     },
   }, async (request, reply) => {
-    await access.closeSession(principalOf(request));
+    await access.closeSession(actorOf(request));
     return reply.code(204).send(null);
   });
 };

@@ -14,18 +14,19 @@ pg.types.setTypeParser(pg.types.builtins.INT8, Number);
 export interface OpenDatabase {
   db: Kysely<Database>;
   dialect: DialectName;
+  /** PostgreSQL's pool (for NOTIFY), when that is the database. */
+  pool?: pg.Pool;
   close(): Promise<void>;
 }
 
 export async function openDatabase(options: { databaseUrl?: string; dataDir: string }): Promise<OpenDatabase> {
   const dialect: DialectName = options.databaseUrl ? 'postgres' : 'sqlite';
+  const pool = options.databaseUrl ? postgresPool(options.databaseUrl) : undefined;
   const db = new Kysely<Database>({
-    dialect: options.databaseUrl
-      ? new PostgresDialect({ pool: postgresPool(options.databaseUrl) })
-      : new SqliteDialect({ database: withStatementCache(openSqlite(options.dataDir)) }),
+    dialect: pool ? new PostgresDialect({ pool }) : new SqliteDialect({ database: withStatementCache(openSqlite(options.dataDir)) }),
   });
   await migrate(db, dialect);
-  return { db, dialect, close: () => db.destroy() };
+  return { db, dialect, pool, close: () => db.destroy() };
 }
 
 function postgresPool(connectionString: string): pg.Pool {

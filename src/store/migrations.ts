@@ -116,5 +116,71 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
           .execute();
       },
     },
+    '0003_foundations': {
+      async up(db: Kysely<any>) {
+        // What an operation was asked to do beyond its type (scope, flags, later configuration
+        // versions and plans), and a stable code for why it failed.
+        await db.schema.alterTable('operations').addColumn('spec', 'text').execute();
+        await db.schema.alterTable('operations').addColumn('error_code', 'text').execute();
+        // The CLI's own pid: a lock its death leaves behind names it.
+        await db.schema.alterTable('operations').addColumn('engine_cli_pid', 'integer').execute();
+        await sql`update operations set spec = '{"scope":"' || scope || '"}'`.execute(db);
+        // A running operation whose runner died keeps the stack while it is recovered (fenced),
+        // so "one per stack" now covers both states.
+        await db.schema.dropIndex('operations_one_running_per_environment').execute();
+        await db.schema.createIndex('operations_one_holding_per_environment').unique()
+          .on('operations').column('environment').where(sql.ref('status'), 'in', sql`('running', 'recovering')`).execute();
+        // Idempotency keys are scoped to an environment and a principal: one caller cannot block,
+        // or learn about, another's keys.
+        await db.schema.dropIndex('operations_idempotency_key').execute();
+        await db.schema.createIndex('operations_idempotency_key').unique()
+          .on('operations').columns(['environment', 'requested_by', 'idempotency_key']).where(sql.ref('idempotency_key'), 'is not', null).execute();
+
+        // Domain events, written in the same transaction as the change they announce; consumers
+        // read them in order, each durable consumer from its own position under a lease.
+        await db.schema.createTable('outbox')
+          .addColumn('seq', serial, serialKey)
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('environment', 'text')
+          .addColumn('operation_id', 'text')
+          .addColumn('payload', 'text', (c) => c.notNull())
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          .execute();
+        await db.schema.createTable('outbox_consumers')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('position', bigint, (c) => c.notNull().defaultTo(0))
+          .addColumn('lease_owner', 'text')
+          .addColumn('lease_expires_at', bigint)
+          .execute();
+
+        // Request counts per key and fixed window, shared by every replica.
+        await db.schema.createTable('rate_limits')
+          .addColumn('key', 'text', (c) => c.notNull())
+          .addColumn('window_start', bigint, (c) => c.notNull())
+          .addColumn('hits', 'integer', (c) => c.notNull())
+          .addPrimaryKeyConstraint('rate_limits_pk', ['key', 'window_start'])
+          .execute();
+
+        // Generated per-installation state of each stack: the passphrase secrets provider's salt
+        // lives here, never in the committed stack files.
+        await db.schema.createTable('stacks')
+          .addColumn('environment', 'text', (c) => c.primaryKey())
+          .addColumn('encryption_salt', 'text', (c) => c.notNull())
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          .execute();
+
+        // Audit records written by the domain carry no HTTP status: only refusals at the door do.
+        if (dialect === 'postgres') {
+          await sql`alter table audit_log alter column status drop not null`.execute(db);
+        } else {
+          await sql`create table audit_log_new (seq integer primary key autoincrement, at integer not null, principal text not null,
+            credential_id text, source text not null, action text not null, target text not null, result text not null,
+            reason text, status integer, prev_hash text not null, hash text not null)`.execute(db);
+          await sql`insert into audit_log_new select seq, at, principal, credential_id, source, action, target, result, reason, status, prev_hash, hash from audit_log`.execute(db);
+          await sql`drop table audit_log`.execute(db);
+          await sql`alter table audit_log_new rename to audit_log`.execute(db);
+        }
+      },
+    },
   };
 }

@@ -27,6 +27,9 @@ export interface OperationsTable {
   warnings: string | null;
   error: string | null;
   pulumi_version: string | null;
+  spec: string | null;
+  error_code: string | null;
+  engine_cli_pid: number | null;
 }
 
 export interface OperationEventsTable {
@@ -90,9 +93,37 @@ export interface AuditLogTable {
   target: string;
   result: string;
   reason: string | null;
-  status: number;
+  status: number | null;
   prev_hash: string;
   hash: string;
+}
+
+export interface OutboxTable {
+  seq: Generated<number>;
+  kind: string;
+  environment: string | null;
+  operation_id: string | null;
+  payload: string;
+  created_at: number;
+}
+
+export interface OutboxConsumersTable {
+  name: string;
+  position: Generated<number>;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+}
+
+export interface RateLimitsTable {
+  key: string;
+  window_start: number;
+  hits: number;
+}
+
+export interface StacksTable {
+  environment: string;
+  encryption_salt: string;
+  created_at: number;
 }
 
 export interface Database {
@@ -104,4 +135,8 @@ export interface Database {
   sessions: SessionsTable;
   auth_failures: AuthFailuresTable;
   audit_log: AuditLogTable;
+  outbox: OutboxTable;
+  outbox_consumers: OutboxConsumersTable;
+  rate_limits: RateLimitsTable;
+  stacks: StacksTable;
 }

@@ -28,8 +28,14 @@ describe.each(DATABASES)('a stack locked by another holder, on %s', (database) =
     };
     const blocked = await run();
     expect(blocked.status).toBe('failed');
-    expect(blocked.error).toMatch(/^locked: error: the stack is currently locked by 1 lock\(s\)/);
-    expect(blocked.error).toContain('created by alice@ci-runner-7 (pid 4242)');
+    expect(blocked.errorCode).toBe('locked');
+    expect(blocked.error).toMatch(/^the stack is locked by alice@ci-runner-7 \(pid 4242\) since /);
+    // It says what happens next, never where the state lives or which CLI command to run.
+    expect(blocked.error).toContain('never breaks another holder');
+    expect(blocked.error).not.toContain(new URL(service.program.backendUrl).pathname);
+    expect(blocked.error).not.toContain('pulumi cancel');
+    // The environment shows the lock the backend really holds.
+    expect((await service.inject('/v1/environments/staging')).json().locks).toEqual([expect.objectContaining({ pid: 4242, username: 'alice', hostname: 'ci-runner-7' })]);
 
     rmSync(lock);
     expect((await run()).status).toBe('succeeded');

@@ -24,7 +24,7 @@ describe.each(DATABASES)('operations API on %s', (database) => {
     expect(created.statusCode).toBe(202);
     const operation = created.json();
     expect(created.headers.location).toBe(`/v1/operations/${operation.id}`);
-    expect(operation).toMatchObject({ environment: 'development', type: 'update', scope: 'all', status: 'queued', message: 'first deploy' });
+    expect(operation).toMatchObject({ environment: 'development', type: 'update', spec: { scope: 'all' }, status: 'queued', message: 'first deploy', errorCode: null });
 
     const done = await waitFor(operation.id);
     expect(done).toMatchObject({ status: 'succeeded', error: null, pulumiVersion: expect.stringMatching(/^3\./) });
@@ -47,7 +47,7 @@ describe.each(DATABASES)('operations API on %s', (database) => {
     expect(log.body).toContain('Updating (development)');
 
     const env = (await service.inject({ url: '/v1/environments/development' })).json();
-    expect(env).toMatchObject({ name: 'development', status: 'idle', lock: null, resourceCount: 5, lastOperation: { id: operation.id } });
+    expect(env).toMatchObject({ name: 'development', status: 'idle', holder: null, queueLength: 0, locks: [], resourceCount: 5, lastOperation: { id: operation.id } });
     expect(env.outputs).toMatchObject({ greeting: 'hello from development' });
   });
 

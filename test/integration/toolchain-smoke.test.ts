@@ -21,7 +21,7 @@ describe('toolchain smoke test', () => {
     cli = await PulumiCommand.get({ root: toolchainPaths().root });
     stack = await LocalWorkspace.createStack(
       { stackName: 'smoke', workDir: program.dir },
-      { pulumiCommand: cli, envVars: pulumiEnv({ backendUrl: program.backendUrl, passphrase: 'smoke-test', path: process.env.PATH ?? '' }) },
+      { pulumiCommand: cli, envVars: pulumiEnv({ backendUrl: program.backendUrl, passphraseFile: program.passphraseFile, path: process.env.PATH ?? '' }) },
     );
     await stack.setAllConfig({ kubeconfig: { value: kubeconfig }, namespace: { value: namespace } });
   });

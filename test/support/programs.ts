@@ -1,15 +1,20 @@
 // Test programs run from a private copy, because the Automation API writes Pulumi.<stack>.yaml
 // next to Pulumi.yaml; the copy links the repository's node_modules so @pulumi/* resolve.
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const repoDir = resolve(import.meta.dirname, '..', '..');
 
+/** The secrets passphrase every test stack uses. */
+export const TEST_PASSPHRASE = 'stackpilot-test-passphrase';
+
 export interface TempProgram {
   dir: string;
   /** A file:// state backend private to this copy. */
   backendUrl: string;
+  /** A file holding TEST_PASSPHRASE, as the CLI reads it (PULUMI_CONFIG_PASSPHRASE_FILE). */
+  passphraseFile: string;
   remove(): void;
 }
 
@@ -32,7 +37,9 @@ function privateCopy(prefix: string, fill: (dir: string) => void): TempProgram {
   symlinkSync(join(repoDir, 'node_modules'), join(dir, 'node_modules'));
   const state = join(root, 'state');
   mkdirSync(state);
-  return { dir, backendUrl: `file://${state}`, remove: () => rmSync(root, { recursive: true, force: true }) };
+  const passphraseFile = join(root, 'passphrase');
+  writeFileSync(passphraseFile, TEST_PASSPHRASE, { mode: 0o600 });
+  return { dir, backendUrl: `file://${state}`, passphraseFile, remove: () => rmSync(root, { recursive: true, force: true }) };
 }
 
 export function requireKubeconfig(): string {

@@ -8,9 +8,9 @@ import { createLogger } from '../../src/logger.js';
 import { startService, type Service } from '../../src/service.js';
 import { adminSession, newKeyToken } from './credentials.js';
 import { createPostgresDatabase, type TestDatabase } from './databases.js';
-import { copyProgram, copyProject, type TempProgram } from './programs.js';
+import { TEST_PASSPHRASE, copyProgram, copyProject, type TempProgram } from './programs.js';
 
-export const TEST_PASSPHRASE = 'stackpilot-test-passphrase';
+export { TEST_PASSPHRASE } from './programs.js';
 
 export interface TestService extends Service {
   program: TempProgram;
@@ -48,6 +48,7 @@ export async function startTestService(options: {
     databaseUrl: database?.url,
     bootstrapAdminKey: adminKey,
     rateLimitPerMinute: 100_000,
+    rateLimitPerSourcePerMinute: 100_000,
     logLevel: 'debug',
     pollMilliseconds: 200,
     leaseSeconds: 10,

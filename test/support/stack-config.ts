@@ -5,10 +5,9 @@ import { join } from 'node:path';
 import { toolchainPaths } from '../../toolchain/versions.mjs';
 import { pulumiEnv } from '../../src/engine/pulumi-env.js';
 import type { TempProgram } from './programs.js';
-import { TEST_PASSPHRASE } from './service.js';
 
 function pulumi(program: TempProgram, args: string[], input?: string): Promise<string> {
-  const env = pulumiEnv({ backendUrl: program.backendUrl, passphrase: TEST_PASSPHRASE, path: process.env.PATH ?? '' });
+  const env = { ...process.env, ...pulumiEnv({ backendUrl: program.backendUrl, passphraseFile: program.passphraseFile, path: process.env.PATH ?? '' }) };
   return new Promise((resolve, reject) => {
     const child = execFile(join(toolchainPaths().bin, 'pulumi'), [...args, '--non-interactive'], { cwd: program.dir, env }, (error, stdout, stderr) =>
       error ? reject(new Error(`pulumi ${args[0]} failed: ${stderr}`)) : resolve(stdout));

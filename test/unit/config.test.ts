@@ -19,17 +19,10 @@ describe('configuration', () => {
   });
 
   it('lists every bad setting in one error, by variable name', () => {
-    let error: unknown;
-    try {
-      loadConfig({
-        STACKPILOT_PORT: '99999', STACKPILOT_MAX_PARALLEL: 'many', DATABASE_URL: 'mysql://x',
-        STACKPILOT_LOG_LEVEL: 'loud', STACKPILOT_PROJECT_DIR: '/nonexistent',
-      });
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(ConfigError);
-    const message = (error as ConfigError).message;
+    const message = errorOf(() => loadConfig({
+      STACKPILOT_PORT: '99999', STACKPILOT_MAX_PARALLEL: 'many', DATABASE_URL: 'mysql://x',
+      STACKPILOT_LOG_LEVEL: 'loud', STACKPILOT_PROJECT_DIR: '/nonexistent',
+    }));
     for (const name of ['STACKPILOT_PORT', 'STACKPILOT_MAX_PARALLEL', 'DATABASE_URL', 'STACKPILOT_LOG_LEVEL', 'STACKPILOT_PROJECT_DIR']) {
       expect(message).toContain(name);
     }
@@ -38,11 +31,39 @@ describe('configuration', () => {
   it('never puts a secret setting into its error message', () => {
     expect(() => loadConfig({ STACKPILOT_SECRETS_PASSPHRASE: 'short', STACKPILOT_PROJECT_DIR: projectDir }))
       .toThrow(/STACKPILOT_SECRETS_PASSPHRASE/);
-    try {
-      loadConfig({ STACKPILOT_SECRETS_PASSPHRASE: 'short', DATABASE_URL: 'mysql://user:hunter2@db', STACKPILOT_PROJECT_DIR: projectDir });
-    } catch (error) {
-      expect(String(error)).not.toContain('hunter2');
-      expect(String(error)).not.toContain('short');
-    }
+    const message = errorOf(() => loadConfig({ STACKPILOT_SECRETS_PASSPHRASE: 'short', DATABASE_URL: 'mysql://user:hunter2@db', STACKPILOT_PROJECT_DIR: projectDir }));
+    expect(message).toMatch(/DATABASE_URL/);
+    expect(message).not.toContain('hunter2');
+    expect(message).not.toContain('short');
+  });
+
+  it('reads each secret from NAME_FILE, and hands the engine the passphrase as a file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stackpilot-secrets-'));
+    writeFileSync(join(dir, 'passphrase'), 'a passphrase from a mounted secret\n');
+    writeFileSync(join(dir, 'database-url'), 'postgres://stackpilot:s3cret@db/stackpilot\n');
+    const config = loadConfig({
+      STACKPILOT_DATA_DIR: join(dir, 'data'), STACKPILOT_PROJECT_DIR: projectDir,
+      STACKPILOT_SECRETS_PASSPHRASE_FILE: join(dir, 'passphrase'), DATABASE_URL_FILE: join(dir, 'database-url'),
+    });
+    expect(config.secretsPassphrase).toBe('a passphrase from a mounted secret');
+    expect(config.secretsPassphraseFile).toBe(join(dir, 'passphrase'));
+    expect(config.databaseUrl).toBe('postgres://stackpilot:s3cret@db/stackpilot');
+    expect(errorOf(() => loadConfig({ STACKPILOT_PROJECT_DIR: projectDir, DATABASE_URL_FILE: join(dir, 'missing') }))).toContain('DATABASE_URL_FILE: cannot read');
+    expect(errorOf(() => loadConfig({ STACKPILOT_PROJECT_DIR: projectDir, DATABASE_URL: 'postgres://a', DATABASE_URL_FILE: join(dir, 'database-url') }))).toContain('both set');
+  });
+
+  it('asks for the TLS certificate and key together, and for files that exist', () => {
+    expect(errorOf(() => loadConfig({ STACKPILOT_PROJECT_DIR: projectDir, STACKPILOT_TLS_CERT: '/nonexistent/cert.pem' })))
+      .toMatch(/STACKPILOT_TLS_CERT and STACKPILOT_TLS_KEY go together.*STACKPILOT_TLS_CERT: no file/);
   });
 });
+
+function errorOf(load: () => unknown): string {
+  try {
+    load();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error('the configuration was accepted');
+}

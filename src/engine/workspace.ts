@@ -1,0 +1,90 @@
+// One workspace per run: a private folder holding the project (Pulumi.yaml, the program it
+// names, package.json, a link to the installed node_modules) and the stack's configuration
+// written for this run alone. Runs of different stacks never share a mutable file, and the
+// committed stack files are never written.
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+
+export interface ProjectSettings {
+  name: string;
+  main?: string;
+  stackConfigDir?: string;
+}
+
+export function readProjectSettings(programDir: string): ProjectSettings {
+  const settings = parse(readFileSync(join(programDir, 'Pulumi.yaml'), 'utf8')) as ProjectSettings;
+  if (!settings?.name) throw new Error(`${join(programDir, 'Pulumi.yaml')} names no project`);
+  return settings;
+}
+
+/** The files of a project that make up its program: Pulumi.yaml, its main, its package files. */
+export function programFiles(programDir: string): string[] {
+  const settings = readProjectSettings(programDir);
+  const files = new Set(['Pulumi.yaml', 'package.json', 'package-lock.json', 'tsconfig.json']);
+  if (settings.main && settings.main !== '.' && settings.main !== './') {
+    files.add(settings.main.replace(/^\.\//, '').replace(/\/$/, ''));
+  } else {
+    // No main folder: the program is the project folder's own files (index.js...).
+    for (const name of readdirSync(programDir)) if (statSync(join(programDir, name)).isFile() && !/^Pulumi\..+\.ya?ml$/.test(name)) files.add(name);
+  }
+  return [...files].filter((file) => existsSync(join(programDir, file)));
+}
+
+export interface Workspace {
+  dir: string;
+  remove(): void;
+}
+
+export class Workspaces {
+  constructor(private readonly root: string) {
+    mkdirSync(root, { recursive: true, mode: 0o700 });
+  }
+
+  /** A fresh workspace for `environment`, with its stack file holding `config` and the stack's salt. */
+  create(name: string, environment: string, programDir: string, config: Record<string, unknown>, encryptionSalt: string): Workspace {
+    const dir = join(this.root, name);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    for (const file of programFiles(programDir)) cpSync(join(programDir, file), join(dir, file), { recursive: true });
+    const modules = join(programDir, 'node_modules');
+    if (existsSync(modules)) symlinkSync(realpathSync(modules), join(dir, 'node_modules'));
+    const file = stackFile(dir, programDir, environment);
+    mkdirSync(join(file, '..'), { recursive: true });
+    writeFileSync(file, stringify({ encryptionsalt: encryptionSalt, config }));
+    return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  }
+
+  /** A workspace holding only the project file, for stack commands that run no program. */
+  bare(name: string, programDir: string): Workspace {
+    const dir = join(this.root, name);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    cpSync(join(programDir, 'Pulumi.yaml'), join(dir, 'Pulumi.yaml'));
+    mkdirSync(join(dir, readProjectSettings(programDir).stackConfigDir ?? '.'), { recursive: true });
+    return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  }
+
+  /** Removes a workspace left by a run whose process died. */
+  remove(name: string): void {
+    rmSync(join(this.root, name), { recursive: true, force: true });
+  }
+}
+
+function stackFile(dir: string, programDir: string, environment: string): string {
+  return join(dir, readProjectSettings(programDir).stackConfigDir ?? '.', `Pulumi.${environment}.yaml`);
+}
+
+/** Reads a stack file's encryption salt, as the CLI wrote it into a workspace. */
+export function writtenSalt(dir: string, programDir: string, environment: string): string | undefined {
+  const file = stackFile(dir, programDir, environment);
+  if (!existsSync(file)) return undefined;
+  return (parse(readFileSync(file, 'utf8')) as { encryptionsalt?: string } | null)?.encryptionsalt;
+}
+
+/** Writes a stack file holding only a salt into a bare workspace. */
+export function writeSalt(dir: string, programDir: string, environment: string, salt: string): void {
+  const file = stackFile(dir, programDir, environment);
+  mkdirSync(join(file, '..'), { recursive: true });
+  writeFileSync(file, stringify({ encryptionsalt: salt }));
+}

@@ -1,0 +1,57 @@
+// Every kind of operation, in one table: what it needs, whether it changes the stack, how the
+// engine runs it, and what its result says about the stack. Adding a kind is adding an entry.
+import type { Permission } from '../auth/roles.js';
+import type { EngineCommand, EngineFlags, EngineOutcome } from '../engine/types.js';
+import { scopeTargets } from './scope.js';
+import type { OperationSpec, OperationType } from './operation.js';
+
+export interface KindResult {
+  /** Stack outputs after the operation (secrets already "[secret]"); null when it does not tell. */
+  outputs: Record<string, unknown> | null;
+  /** Resources in the stack's state after it; null when it changed none. */
+  resourceCount: number | null;
+}
+
+export interface OperationKind {
+  permission: Permission;
+  /** Needs a session opened with a one-time code. */
+  secondFactor: boolean;
+  /** Changes the stack's resources or state. */
+  mutates: boolean;
+  command: EngineCommand;
+  flags(spec: OperationSpec, context: { stack: string; project: string }): EngineFlags;
+  result(outcome: EngineOutcome, spec: OperationSpec): KindResult;
+}
+
+const targeted = (spec: OperationSpec, context: { stack: string; project: string }): EngineFlags =>
+  ({ targets: scopeTargets(spec.scope, context.stack, context.project) });
+
+/** Resources left after a change: everything but what it deleted. */
+export function countAfter(summary: Record<string, number>): number {
+  return Object.entries(summary).filter(([kind]) => kind !== 'delete' && kind !== 'discard').reduce((n, [, c]) => n + c, 0);
+}
+
+export const OPERATION_KINDS: Readonly<Record<OperationType, OperationKind>> = {
+  preview: {
+    permission: 'operate', secondFactor: false, mutates: false, command: 'preview', flags: targeted,
+    // A preview changes nothing, so it tells nothing new about the stack.
+    result: () => ({ outputs: null, resourceCount: null }),
+  },
+  update: {
+    permission: 'operate', secondFactor: false, mutates: true, command: 'up', flags: targeted,
+    result: ({ summary, outputs }) => ({ outputs: outputs ?? {}, resourceCount: countAfter(summary) }),
+  },
+  refresh: {
+    permission: 'operate', secondFactor: false, mutates: true, command: 'refresh', flags: targeted,
+    result: ({ summary }) => ({ outputs: null, resourceCount: countAfter(summary) }),
+  },
+  destroy: {
+    permission: 'destroy', secondFactor: true, mutates: true, command: 'destroy', flags: targeted,
+    // Destroying everything leaves no outputs; a scoped destroy leaves the rest of the stack.
+    result: ({ summary }, spec) => (spec.scope === 'all' ? { outputs: {}, resourceCount: 0 } : { outputs: null, resourceCount: countAfter(summary) }),
+  },
+};
+
+export function kindOf(type: OperationType): OperationKind {
+  return OPERATION_KINDS[type];
+}
