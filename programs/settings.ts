@@ -25,7 +25,7 @@ export interface DatabaseSettings {
   storageGb: number;
   /** Recovery point objective: how much data, in hours, the strategy accepts to lose. */
   rpoHours: number;
-  /** Days of automated backups kept (RDS) - checked against the RPO below. */
+  /** Days of automated backups kept (RDS), at least 1: point-in-time recovery within them meets any RPO of minutes or more. */
   backupRetentionDays: number;
   instanceClass: string;
   multiAz: boolean;
@@ -65,7 +65,7 @@ export function readSettings(config = new pulumi.Config()): Settings {
   const platform = config.require('platform') as Platform;
   if (platform !== 'local' && platform !== 'aws') throw new Error(`platform must be local or aws, not ${platform}`);
   const database = config.requireObject<DatabaseSettings>('database');
-  // Backups must be at least daily to meet any RPO of a day or less; RDS keeps at least one.
+  // RDS turns automated backups (and point-in-time recovery) off at 0 days: keep at least one.
   if (database.backupRetentionDays < 1) throw new Error('database.backupRetentionDays must be at least 1');
   const settings: Settings = {
     project: pulumi.getProject(),

@@ -120,7 +120,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     announce: listener ? (id) => void listener.notify(EVENTS_CHANNEL, id).catch(() => undefined) : undefined,
   });
   const recovery = new Recovery(leases, operationRows, engine, governance, signals, logger.child({ component: 'recovery' }), {
-    owner, leaseMs, cliGraceMs: Math.max(5000, config.shutdownGraceSeconds * 1000),
+    owner, leaseMs, cliGraceMs: leaseMs,
   });
   const queue = new OperationQueue(owner, leases, runner, recovery, signals, logger.child({ component: 'queue' }), {
     environments: catalog.names, maxParallel: config.maxParallelOperations, leaseMs, pollMs: config.pollMilliseconds,

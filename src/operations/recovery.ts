@@ -18,7 +18,7 @@ import type { OperationSignals } from './operation-signals.js';
 export interface RecoveryOptions {
   owner: string;
   leaseMs: number;
-  /** How long an orphaned CLI gets to stop after its one SIGINT before it is killed. */
+  /** How long an orphaned CLI gets to stop after its one SIGINT before it is killed (a lease period). */
   cliGraceMs: number;
 }
 

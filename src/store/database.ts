@@ -30,11 +30,22 @@ export async function openDatabase(options: { databaseUrl?: string; dataDir: str
 }
 
 function postgresPool(connectionString: string): pg.Pool {
-  const pool = new pg.Pool({ connectionString, max: 10 });
+  const pool = new pg.Pool({ connectionString: withLibpqSslModes(connectionString), max: 10 });
   // An idle connection the server closes (restart, failover, an admin's terminate) must not
   // crash the process: the pool drops it and opens another on the next query.
   pool.on('error', () => undefined);
   return pool;
+}
+
+/**
+ * A URL's sslmode means what it means to libpq (and to every other PostgreSQL client):
+ * `require` encrypts without verifying the certificate, `verify-full` verifies it. node-postgres
+ * reads `require` as `verify-full` unless asked for libpq's meaning.
+ */
+export function withLibpqSslModes(connectionString: string): string {
+  const url = new URL(connectionString);
+  if (url.searchParams.has('sslmode') && !url.searchParams.has('uselibpqcompat')) url.searchParams.set('uselibpqcompat', 'true');
+  return url.toString();
 }
 
 function openSqlite(dataDir: string): Sqlite.Database {

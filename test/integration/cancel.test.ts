@@ -5,6 +5,7 @@ import { DATABASES } from '../support/databases.js';
 import { startTestService, type TestService } from '../support/service.js';
 import { setConfig } from '../support/stack-config.js';
 import { parseSse } from '../support/sse.js';
+import { waitFor } from '../support/wait.js';
 
 describe.each(DATABASES)('cancelling operations on %s', (database) => {
   let service: TestService;
@@ -20,14 +21,10 @@ describe.each(DATABASES)('cancelling operations on %s', (database) => {
     (await service.inject({ method: 'POST', url: '/v1/environments/staging/operations', payload })).json();
   const get = async (id: string, wait = 0) => (await service.inject({ url: `/v1/operations/${id}?wait=${wait}` })).json();
 
-  async function untilRunning(id: string) {
-    for (let i = 0; i < 200; i++) {
-      const operation = await get(id);
-      if (operation.status !== 'queued') return operation;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error('never started');
-  }
+  const untilRunning = (id: string) => waitFor(`operation ${id} to start`, async () => {
+    const operation = await get(id);
+    return operation.status !== 'queued' && operation;
+  });
 
   it('removes a queued operation from the queue and stops a running one gracefully', async () => {
     const running = await post({ type: 'update' });
@@ -38,8 +35,8 @@ describe.each(DATABASES)('cancelling operations on %s', (database) => {
     expect(cancelQueued.statusCode).toBe(202);
     expect(cancelQueued.json()).toMatchObject({ status: 'cancelled', startedAt: null });
 
-    // Let the engine get into the program's 20 s wait, then cancel.
-    await new Promise((r) => setTimeout(r, 2000));
+    // Once the engine holds the stack's lock it is into the program's 20 s wait: cancel then.
+    await waitFor('the engine to lock the stack', async () => (await service.inject('/v1/environments/staging')).json().locks?.length > 0);
     const cancelRunning = await service.inject({ method: 'POST', url: `/v1/operations/${running.id}/cancel` });
     expect(cancelRunning.statusCode).toBe(202);
     expect(cancelRunning.json()).toMatchObject({ status: 'running', cancelRequested: true });

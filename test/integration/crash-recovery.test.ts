@@ -1,17 +1,25 @@
-// Nothing is lost when a process dies mid-operation: killed with SIGKILL together with its
-// engine, the next process marks the operation interrupted once its lease expires, clears the
-// stale Pulumi lock, runs what was queued behind it, and reports the pending operations the
-// dead engine left in the state.
+// Nothing is lost when a process dies mid-operation. Once its lease expires, the next process
+// fences the operation (recovering: it keeps the stack), stops the dead runner's engine (asking
+// an orphaned CLI to stop, or clearing the lock a dead CLI left), and only then marks it
+// interrupted; what was queued behind it runs with no `locked` failure, and the next operation
+// reports the pending operations the dead engine left in the state.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engineProcesses } from '../../src/engine/engine-processes.js';
+import { openDatabase } from '../../src/store/database.js';
 import { DATABASES, createPostgresDatabase, type TestDatabase } from '../support/databases.js';
 import { copyProgram, type TempProgram } from '../support/programs.js';
 import { api, spawnService, type ServiceProcess } from '../support/process.js';
 import { TEST_PASSPHRASE } from '../support/service.js';
 import { setConfig } from '../support/stack-config.js';
 import { parseSse } from '../support/sse.js';
+import { waitFor } from '../support/wait.js';
+
+/** Waits until the state backend holds a lock on the stack: the engine is running its program. */
+function untilLocked(service: ServiceProcess, environment: string) {
+  return waitFor(`the engine to lock ${environment}`, async () => (await api(service, `/v1/environments/${environment}`)).json().locks?.length > 0);
+}
 
 /** The settings every process of one test shares: same project, data, state and database. */
 function serviceEnv(program: TempProgram, database: TestDatabase | undefined, extra: Record<string, string> = {}): Record<string, string> {
@@ -33,11 +41,7 @@ describe.each(DATABASES)('graceful shutdown on %s', (kind) => {
     const service = await spawnService(serviceEnv(program, database, { STACKPILOT_SHUTDOWN_GRACE_SECONDS: '2' }));
     try {
       const { id } = (await api(service, '/v1/environments/testing/operations', { method: 'POST', body: { type: 'update' } })).json();
-      for (let i = 0; (await api(service, `/v1/operations/${id}`)).json().status !== 'running'; i++) {
-        if (i > 100) throw new Error('never started');
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      await new Promise((r) => setTimeout(r, 2000));
+      await untilLocked(service, 'testing');
       const exited = new Promise<number | null>((resolve) => service.child.once('exit', resolve));
       service.child.kill('SIGTERM');
       expect(await exited).toBe(0);
@@ -77,32 +81,61 @@ describe.each(DATABASES)('crash recovery on %s', (kind) => {
     program?.remove();
   });
 
-  it('recovers an operation whose process was killed', async () => {
+  /** Starts an update with a refresh queued behind it, and waits until its engine holds the stack. */
+  async function startUpdate(service: ServiceProcess) {
+    const { id } = (await api(service, '/v1/environments/development/operations', { method: 'POST', body: { type: 'update' } })).json();
+    const behind = (await api(service, '/v1/environments/development/operations', { method: 'POST', body: { type: 'update', message: 'queued behind' } })).json();
+    await untilLocked(service, 'development');
+    return { id, behindId: behind.id as string, engine: engineProcesses(id) };
+  }
+
+  /** What every recovery leaves: the operation interrupted, its stream ended, no process of it, the queue going on, and a record. */
+  async function expectRecovered(service: ServiceProcess, id: string, behindId: string) {
+    const ended = (await api(service, `/v1/operations/${id}?wait=45`)).json();
+    expect(ended).toMatchObject({ status: 'interrupted', errorCode: 'interrupted', error: expect.stringContaining('stopped before it finished') });
+    const events = parseSse((await api(service, `/v1/operations/${id}/events`)).body);
+    expect(events.at(-1)).toMatchObject({ event: 'result', data: expect.stringContaining('"interrupted"') });
+    // The operation queued behind it runs on the stack, with no `locked` failure.
+    const behind = (await api(service, `/v1/operations/${behindId}?wait=60`)).json();
+    expect(behind, behind.error).toMatchObject({ status: 'succeeded' });
+    expect(engineProcesses(id)).toEqual([]);
+    // Recovery acted as a principal of its own, on record.
+    const db = await openDatabase({ databaseUrl: database?.url, dataDir: env.STACKPILOT_DATA_DIR! });
+    const audited = await db.db.selectFrom('audit_log').select(['principal', 'target']).where('action', '=', 'recoverOperation').execute();
+    await db.close();
+    expect(audited).toContainEqual({ principal: 'system:recovery', target: `operation:${id}` });
+  }
+
+  it('fences an operation whose runner stopped renewing while its engine still ran: the CLI is asked to stop, and the runner, back, stops its engine and writes nothing', async () => {
     const first = await spawnService(env);
     processes.push(first);
-    const { id } = (await api(first, '/v1/environments/development/operations', { method: 'POST', body: { type: 'update' } })).json();
-    const queuedBehind = (await api(first, '/v1/environments/development/operations', { method: 'POST', body: { type: 'refresh' } })).json();
-    for (let i = 0; (await api(first, `/v1/operations/${id}`)).json().status !== 'running'; i++) {
-      if (i > 100) throw new Error('never started');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    await new Promise((r) => setTimeout(r, 3000)); // the engine holds the stack lock now
-    await first.kill('SIGKILL');
+    const { id, behindId, engine } = await startUpdate(first);
+    expect(engine.map((p) => p.command)).toContain('pulumi');
+    process.kill(first.child.pid!, 'SIGSTOP'); // frozen: it renews nothing; its engine, in groups of its own, runs on
 
     const second = await spawnService({ ...env, STACKPILOT_BOOTSTRAP_ADMIN_KEY: first.key });
     processes.push(second);
-    const ended = (await api(second, `/v1/operations/${id}?wait=30`)).json();
-    expect(ended).toMatchObject({ status: 'interrupted', error: expect.stringContaining('stopped before it finished') });
-    const events = parseSse((await api(second, `/v1/operations/${id}/events`)).body);
-    expect(events.at(-1)).toMatchObject({ event: 'result', data: expect.stringContaining('"interrupted"') });
+    await expectRecovered(second, id, behindId);
+    expect(second.logs.join('\n')).toContain("the interrupted operation's CLI still runs: asking it to stop");
 
-    // The operation queued behind it survived the crash and runs on the stack, unlocked.
-    expect((await api(second, `/v1/operations/${queuedBehind.id}?wait=60`)).json()).toMatchObject({ status: 'succeeded' });
-    const log = second.logs.join('\n');
-    expect(log).toContain('cleared the stale stack lock');
-    // No process of the killed operation is left: our language host exits when its engine
-    // dies and takes the program with it; any orphan left would have been ended by recovery.
-    expect(engineProcesses(id)).toEqual([]);
+    // The frozen runner, back, finds its lease lost: it stops and leaves the operation as recovery ended it.
+    process.kill(first.child.pid!, 'SIGCONT');
+    await waitFor('the first runner to notice its lost lease', () => first.logs.some((line) => line.includes('lease lost')));
+    await waitFor('the first runner to end', () => first.logs.some((line) => line.includes('the process that fenced this operation ends it')));
+    expect((await api(second, `/v1/operations/${id}`)).json().status).toBe('interrupted');
+    await first.kill('SIGKILL');
+    await second.kill('SIGTERM');
+  });
+
+  it('lets the other replica recover an operation whose process and engine were both killed: the lock the dead CLI left is cleared', async () => {
+    const first = await spawnService(env);
+    const second = await spawnService({ ...env, STACKPILOT_BOOTSTRAP_ADMIN_KEY: first.key });
+    processes.push(first, second);
+    const { id, behindId, engine } = await startUpdate(first);
+    await first.kill('SIGKILL');
+    for (const p of engine) process.kill(p.pid, 'SIGKILL'); // the engine runs in process groups of its own
+    await expectRecovered(second, id, behindId);
+    expect(second.logs.join('\n')).toContain('cleared the stale stack lock');
   });
 
   it('reports pending operations a dead engine left in the state', async () => {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES } from '../support/databases.js';
 import { startTestService, type TestService } from '../support/service.js';
 import { parseSse } from '../support/sse.js';
+import { setConfig } from '../support/stack-config.js';
 
 describe.each(DATABASES)('operations API on %s', (database) => {
   let service: TestService;
@@ -100,5 +101,46 @@ describe.each(DATABASES)('operations API on %s', (database) => {
     expect(tooMany.statusCode).toBe(400);
     const badCursor = await service.inject({ url: '/v1/environments/testing/operations?cursor=bm9wZQ' });
     expect(badCursor.json()).toMatchObject({ status: 400, code: 'invalid_cursor' });
+  });
+
+  it('gives two identical requests sent at once one operation', async () => {
+    const key = `race-${Math.random()}`;
+    const [a, b] = await Promise.all([0, 1].map(() => post('production', { type: 'preview', message: 'race' }, { 'idempotency-key': key })));
+    expect([a!.statusCode, b!.statusCode]).toEqual([202, 202]);
+    expect(a!.json().id).toBe(b!.json().id);
+    expect([a!.headers['idempotent-replayed'], b!.headers['idempotent-replayed']].filter(Boolean)).toEqual(['true']);
+    await waitFor(a!.json().id);
+  });
+
+  it('streams events while the operation still runs: the first arrives before the end', async () => {
+    await setConfig(service.program, 'testing', 'sleepMs', '3000');
+    const { id } = (await post('testing', { type: 'update' })).json();
+    const address = await service.app.listen({ host: '127.0.0.1', port: 0 });
+    const response = await fetch(`${address}/v1/operations/${id}/events`, { headers: { accept: 'text/event-stream', authorization: `Bearer ${service.adminSession}` } });
+    const reader = response.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    expect(first).toMatch(/^id: 1\nevent: prelude/);
+    // The operation was not finished when its first event reached the client.
+    expect((await service.inject(`/v1/operations/${id}`)).json().status).toBe('running');
+    await reader.cancel();
+    await setConfig(service.program, 'testing', 'sleepMs', '0');
+    expect((await waitFor(id)).status).toBe('succeeded');
+  });
+
+  it('leaves the engine\'s debug diagnostics out of the stream, unless the operation asks for them', async () => {
+    const debugCount = async (payload: object) => {
+      const { id } = (await post('development', payload)).json();
+      await waitFor(id);
+      return parseSse((await service.inject({ url: `/v1/operations/${id}/events` })).body)
+        .filter((e) => e.event === 'diagnostic' && JSON.parse(e.data).severity === 'debug').length;
+    };
+    expect(await debugCount({ type: 'preview' })).toBe(0);
+    expect(await debugCount({ type: 'preview', debug: true })).toBeGreaterThan(0);
+  });
+
+  it('runs programs on the pinned Node LTS or newer', async () => {
+    const { id } = (await post('development', { type: 'update' })).json();
+    const done = await waitFor(id);
+    expect(Number(/^v(\d+)/.exec(done.outputs.nodeVersion)?.[1])).toBeGreaterThanOrEqual(24);
   });
 });

@@ -65,6 +65,29 @@ describe('the TORONTO AI TEAM AGENT program on the local cluster', () => {
     expect(backend?.spec?.template?.spec?.containers?.[0]?.image).toBe('registry.toronto-ai.local/backend:1.1.0');
   });
 
+  it('updates only the infrastructure when the scope says so', async () => {
+    await setConfig(service.program, 'development', 'database', JSON.stringify({
+      name: 'toronto_ai', user: 'toronto_ai_owner', storageGb: 1, rpoHours: 24, backupRetentionDays: 1, instanceClass: 'in-cluster', multiAz: false,
+    }));
+    const updated = await run('development', 'update', 'infrastructure');
+    expect((updated.summary.update ?? 0) + (updated.summary.replace ?? 0)).toBeGreaterThanOrEqual(1); // the database credentials and their users
+    const events = parseSse((await service.inject({ url: `/v1/operations/${updated.id}/events` })).body);
+    // Resources outside the targets show up as `same` steps; what changed is all infrastructure.
+    const changed = events.filter((e) => e.event === 'resourcePre').map((e) => JSON.parse(e.data).metadata)
+      .filter((m: { op: string }) => m.op !== 'same');
+    expect(changed.map((m: { urn: string }) => m.urn)).toEqual(expect.arrayContaining([expect.stringMatching(/Infrastructure\$kubernetes:core\/v1:Secret::postgres-credentials$/)]));
+    for (const step of changed) expect(step.urn).toMatch(/stackpilot:scope:Infrastructure/);
+  });
+
+  it('destroys only the workloads when the scope says so, and leaves the infrastructure', async () => {
+    const destroyed = await run('development', 'destroy', 'workloads');
+    expect(destroyed.summary.delete).toBeGreaterThan(0);
+    expect(destroyed.resourceCount).toBeGreaterThan(0);
+    expect(await kubectlJson(kubeconfig, 'get', 'namespace', 'toronto-ai-development')).toBeUndefined();
+    const db = await kubectlJson(kubeconfig, '-n', 'toronto-ai-development-data', 'get', 'statefulset', 'postgres');
+    expect(db?.status?.readyReplicas).toBe(1);
+  });
+
   it('destroys everything it made', async () => {
     for (const env of ['development', 'testing'] as const) {
       const destroyed = await run(env, 'destroy');
