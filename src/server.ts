@@ -1,9 +1,12 @@
-// Process entry: read config, start the service, listen, and shut down gracefully on
-// SIGTERM/SIGINT (stop claiming, let running operations finish within the grace period, then
-// cancel them, so no engine process outlives the service). Start-up problems are one line.
+// Process entry: read config, start the service, listen, and shut down gracefully (stop
+// claiming, let running operations finish within the grace period, then cancel them, so no
+// engine process outlives the service) on SIGTERM or SIGINT, however often they come, and
+// when the process that started this one goes away without passing a signal on (npm does
+// that). Start-up problems are one line.
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { StartupError, startService } from './service.js';
+import { onShutdownRequest } from './shutdown.js';
 
 function fail(message: string): never {
   process.stderr.write(`stackpilot: ${message}\n`);
@@ -26,15 +29,17 @@ const service = await startService(config, logger).catch((error: unknown) => {
 const address = await service.app.listen({ host: config.host, port: config.port });
 logger.info({ address }, 'listening');
 
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
-    logger.info({ signal }, 'shutting down');
-    service.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  });
-}
+onShutdownRequest((reason, repeated) => {
+  if (repeated) {
+    logger.info({ reason }, 'already shutting down: running operations get their grace period, then one cancel');
+    return;
+  }
+  logger.info({ reason }, 'shutting down');
+  service.stop().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      logger.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    },
+  );
+});

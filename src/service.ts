@@ -90,6 +90,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     }),
   });
   await prepareBackend(config.stateBackendUrl);
+  await mkdir(join(config.dataDir, 'spool'), { recursive: true, mode: 0o700 });
   await engine.init(catalog.names).catch(async (error: Error) => {
     await database.close();
     throw new StartupError(`cannot prepare the stacks: ${error.message.split('\n')[0]}`);
@@ -116,7 +117,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   const leaseMs = config.leaseSeconds * 1000;
   const listener = database.pool && config.databaseUrl ? new PgListener(config.databaseUrl, [OUTBOX_CHANNEL, EVENTS_CHANNEL], database.pool) : undefined;
   const runner = new OperationRunner(operationRows, leases, eventLog, engine, catalog, signals, {
-    owner, leaseMs, debugEvents: config.engineDebugEvents,
+    owner, leaseMs, debugEvents: config.engineDebugEvents, spoolDir: join(config.dataDir, 'spool'),
     announce: listener ? (id) => void listener.notify(EVENTS_CHANNEL, id).catch(() => undefined) : undefined,
   });
   const recovery = new Recovery(leases, operationRows, engine, governance, signals, logger.child({ component: 'recovery' }), {

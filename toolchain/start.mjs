@@ -1,7 +1,10 @@
 // `npm start`: the service on its embedded defaults (SQLite and a file:// state backend in
 // ./data, a generated secrets passphrase), with the local cluster as the target of the
 // development and testing environments. Runs setup and `cluster up` first (seconds when
-// cached), then the server on the runtime Node.
+// cached), then the server on the runtime Node, and stays its parent only to pass stop
+// requests on: every SIGTERM or SIGINT it gets, and its own parent's disappearance (npm exits
+// on SIGTERM without passing it on), become a SIGTERM to the server, which drains and exits;
+// then this exits as the server did.
 import { spawn, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { nodeEnv, nodeRuntime } from './node.mjs';
@@ -21,5 +24,12 @@ const env = nodeEnv(runtime);
 if (!env.STACKPILOT_KUBECONFIG) env.STACKPILOT_KUBECONFIG = lastLine('cluster.mjs', ['up']).replace(/^KUBECONFIG=/, '');
 
 const server = spawn(runtime.node, ['--import', 'tsx', join(repoDir, 'src', 'server.ts')], { cwd: repoDir, env, stdio: 'inherit' });
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => server.kill(signal));
+const stop = () => {
+  if (server.exitCode === null && server.signalCode === null) server.kill('SIGTERM');
+};
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, stop);
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) stop();
+}, 500).unref();
 server.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

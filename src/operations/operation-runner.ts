@@ -3,12 +3,15 @@
 // the CLI), records events and output, cleans up after an engine that was killed, and writes
 // the final state once every event is stored.
 import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { EnvironmentCatalog } from '../environments/environment-catalog.js';
 import { EngineFailure, type Engine, type EngineOutcome } from '../engine/types.js';
 import type { EventLog } from '../store/event-log.js';
 import type { LeaseRepository } from '../store/lease-repository.js';
-import type { OperationRepository } from '../store/operation-repository.js';
+import type { OperationRepository, Transition } from '../store/operation-repository.js';
+import { ConflictError } from '../errors.js';
 import { EventRecorder } from './event-recorder.js';
 import { kindOf } from './operation-kinds.js';
 import type { OperationSignals } from './operation-signals.js';
@@ -19,6 +22,8 @@ export interface RunnerOptions {
   leaseMs: number;
   /** Keep the engine's debug diagnostics for every operation. */
   debugEvents: boolean;
+  /** Where an operation's events wait, past a memory bound, while the database is away. */
+  spoolDir: string;
   /** Tells other replicas that an operation's events grew (PostgreSQL NOTIFY). */
   announce?: (operationId: string) => void;
 }
@@ -72,6 +77,7 @@ export class OperationRunner {
     const kind = kindOf(operation.type);
     const recorder = new EventRecorder(operation.id, this.eventLog, this.signals, log, {
       keepDebug: this.options.debugEvents || operation.spec.debug === true, announce: this.options.announce,
+      spoolFile: join(this.options.spoolDir, `${operation.id}.jsonl`),
     });
     let outcome: EngineOutcome | undefined;
     let failure: EngineFailure | undefined;
@@ -108,7 +114,7 @@ export class OperationRunner {
     const cancelled = abort.signal.aborted || failure?.code === 'cancelled';
     const code: ErrorCode | null = failure ? (cancelled ? 'cancelled' : failure.code) : null;
     const result = outcome && kind.result(outcome, operation.spec);
-    const ended = await this.operations.transition(operation.id, {
+    const ended = await this.finish(operation.id, {
       from: 'running', to: !failure ? 'succeeded' : cancelled ? 'cancelled' : 'failed', owner,
       set: {
         summary: outcome ? JSON.stringify(outcome.summary) : null,
@@ -117,12 +123,28 @@ export class OperationRunner {
         error: failure ? (cancelled ? 'the operation was cancelled' : failure.message) : null,
         error_code: code,
       },
-    }).catch((error: unknown) => {
-      log.warn({ err: error }, 'the operation was no longer this process\'s to finish');
-      return undefined;
-    });
+    }, log);
     log.info({ status: ended?.status, errorCode: code }, 'operation finished');
     this.signals.notify(operation.id);
+  }
+
+  /**
+   * Writes the final status (every earlier event is stored by now), retrying while the
+   * database is away; a conflict means the operation is no longer ours (recovery fenced it).
+   */
+  private async finish(id: string, change: Transition, log: Logger): Promise<Operation | undefined> {
+    for (let wait = 100; ; wait = Math.min(wait * 2, 5000)) {
+      try {
+        return await this.operations.transition(id, change);
+      } catch (error) {
+        if (error instanceof ConflictError) {
+          log.warn({ err: error }, 'the operation was no longer this process\'s to finish');
+          return undefined;
+        }
+        log.warn({ err: error }, 'could not write the final status yet: retrying');
+        await sleep(wait);
+      }
+    }
   }
 
   /**

@@ -4,6 +4,12 @@ import type { Kysely } from 'kysely';
 import { RESULT_EVENT, type ChangeSummary, type OperationEvent } from '../operations/operation.js';
 import type { Database } from './schema.js';
 
+/** Events and output recorded together: stored together, or not at all. */
+export interface EventBatch {
+  events: OperationEvent[];
+  output?: { chunk: number; text: string };
+}
+
 export interface ResultPayload {
   status: string;
   summary: ChangeSummary | null;
@@ -14,21 +20,28 @@ export interface ResultPayload {
 export class EventLog {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async appendEvents(id: string, events: readonly OperationEvent[]): Promise<void> {
-    if (!events.length) return;
-    await this.db.insertInto('operation_events').values(events.map((e) => ({
-      operation_id: id, sequence: e.sequence, event_type: e.type, payload: JSON.stringify(e.payload),
-    }))).execute();
+  /**
+   * Stores a batch in one transaction. Writing it again is harmless (a retry after a commit
+   * whose answer was lost): rows already there are left as they are.
+   */
+  async appendBatch(id: string, batch: EventBatch): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      if (batch.events.length) {
+        await tx.insertInto('operation_events').values(batch.events.map((e) => ({
+          operation_id: id, sequence: e.sequence, event_type: e.type, payload: JSON.stringify(e.payload),
+        }))).onConflict((oc) => oc.columns(['operation_id', 'sequence']).doNothing()).execute();
+      }
+      if (batch.output) {
+        await tx.insertInto('operation_output').values({ operation_id: id, chunk: batch.output.chunk, text: batch.output.text })
+          .onConflict((oc) => oc.columns(['operation_id', 'chunk']).doNothing()).execute();
+      }
+    });
   }
 
   async events(id: string, afterSequence: number, limit = 500): Promise<OperationEvent[]> {
     const rows = await this.db.selectFrom('operation_events').select(['sequence', 'event_type', 'payload'])
       .where('operation_id', '=', id).where('sequence', '>', afterSequence).orderBy('sequence').limit(limit).execute();
     return rows.map((r) => ({ sequence: r.sequence, type: r.event_type, payload: JSON.parse(r.payload) }));
-  }
-
-  async appendOutput(id: string, chunk: number, text: string): Promise<void> {
-    await this.db.insertInto('operation_output').values({ operation_id: id, chunk, text }).execute();
   }
 
   async output(id: string): Promise<string> {

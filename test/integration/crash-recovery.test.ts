@@ -12,7 +12,7 @@ import { DATABASES, createPostgresDatabase, type TestDatabase } from '../support
 import { copyProgram, type TempProgram } from '../support/programs.js';
 import { api, spawnService, type ServiceProcess } from '../support/process.js';
 import { TEST_PASSPHRASE } from '../support/service.js';
-import { setConfig } from '../support/stack-config.js';
+import { setConfig, setFileConfig } from '../support/stack-config.js';
 import { parseSse } from '../support/sse.js';
 import { waitFor } from '../support/wait.js';
 
@@ -83,9 +83,12 @@ describe.each(DATABASES)('crash recovery on %s', (kind) => {
 
   /** Starts an update with a refresh queued behind it, and waits until its engine holds the stack. */
   async function startUpdate(service: ServiceProcess) {
+    setFileConfig(program, 'development', 'sleepMs', '30000');
     const { id } = (await api(service, '/v1/environments/development/operations', { method: 'POST', body: { type: 'update' } })).json();
     const behind = (await api(service, '/v1/environments/development/operations', { method: 'POST', body: { type: 'update', message: 'queued behind' } })).json();
     await untilLocked(service, 'development');
+    // The update behind it runs the program without the wait (each run reads the configuration as it starts).
+    setFileConfig(program, 'development', 'sleepMs', '0');
     return { id, behindId: behind.id as string, engine: engineProcesses(id) };
   }
 
@@ -129,11 +132,19 @@ describe.each(DATABASES)('crash recovery on %s', (kind) => {
 
   it('lets the other replica recover an operation whose process and engine were both killed: the lock the dead CLI left is cleared', async () => {
     const first = await spawnService(env);
-    const second = await spawnService({ ...env, STACKPILOT_BOOTSTRAP_ADMIN_KEY: first.key });
-    processes.push(first, second);
+    processes.push(first);
     const { id, behindId, engine } = await startUpdate(first);
+    // The other replica starts once the first holds the operation (else it could claim it itself).
+    const second = await spawnService({ ...env, STACKPILOT_BOOTSTRAP_ADMIN_KEY: first.key });
+    processes.push(second);
     await first.kill('SIGKILL');
-    for (const p of engine) process.kill(p.pid, 'SIGKILL'); // the engine runs in process groups of its own
+    for (const p of engine) {
+      try {
+        process.kill(p.pid, 'SIGKILL'); // the engine runs in process groups of its own
+      } catch {
+        // already gone with its CLI
+      }
+    }
     await expectRecovered(second, id, behindId);
     expect(second.logs.join('\n')).toContain('cleared the stale stack lock');
   });

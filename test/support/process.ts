@@ -2,6 +2,7 @@
 // does, for tests about crashes, restarts and several replicas.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync, readdirSync } from 'node:fs';
 import { newKeyToken } from './credentials.js';
 import { repoDir } from './programs.js';
 
@@ -63,4 +64,30 @@ export async function api(service: ServiceProcess, path: string, init: { method?
   });
   const text = await response.text();
   return { status: response.status, headers: response.headers, body: text, json: () => JSON.parse(text) };
+}
+
+/** Pids of the live processes in a process group (zombies excluded). */
+export function processGroup(pgid: number): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // pid (comm) state ppid pgrp ...: comm may hold spaces, so read after its closing paren.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(pgrp) === pgid && state !== 'Z') pids.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return pids;
+}
+
+/** The pids of a process's live children. */
+export function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
 }

@@ -1,7 +1,9 @@
 // Writes stack configuration the way an operator would, with the real CLI. Secret values go
 // through stdin, never argv.
 import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
 import { toolchainPaths } from '../../toolchain/versions.mjs';
 import { pulumiEnv } from '../../src/engine/pulumi-env.js';
 import type { TempProgram } from './programs.js';
@@ -23,4 +25,16 @@ export async function setSecretConfig(program: TempProgram, stack: string, key: 
 export async function setConfig(program: TempProgram, stack: string, key: string, value: string): Promise<void> {
   await pulumi(program, ['stack', 'init', stack]).catch(() => undefined);
   await pulumi(program, ['config', 'set', '--stack', stack, key, value]);
+}
+
+/**
+ * Sets a plain value by editing the stack file itself, as an operator's commit would: no CLI
+ * runs, so nothing reads the stack's state while an operation writes it.
+ */
+export function setFileConfig(program: TempProgram, stack: string, key: string, value: string): void {
+  const file = join(program.dir, 'stacks', `Pulumi.${stack}.yaml`);
+  const document = (parse(readFileSync(file, 'utf8')) ?? {}) as { config?: Record<string, unknown> };
+  const project = (parse(readFileSync(join(program.dir, 'Pulumi.yaml'), 'utf8')) as { name: string }).name;
+  document.config = { ...document.config, [`${project}:${key}`]: value };
+  writeFileSync(file, stringify(document));
 }
