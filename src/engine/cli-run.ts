@@ -27,16 +27,30 @@ const STREAM_DRAIN_MS = 2000;
 
 export async function runStackCommand(stack: Stack, command: string[], options: CliRunOptions): Promise<CliRunResult> {
   const result: CliRunResult = { summary: {}, outputs: undefined };
+  // A resource's failure (a Deployment that never got ready...) reaches the CLI's stdout and
+  // the event stream, not its stderr: kept here as `error:` lines for the failure's message.
+  const resourceErrors: string[] = [];
   const events = await listenForEvents((event) => {
     if (event.summaryEvent) result.summary = event.summaryEvent.resourceChanges as Record<string, number>;
     const outputs = event.resOutputsEvent?.metadata;
     if (outputs?.type === 'pulumi:pulumi:Stack') result.outputs = outputs.new?.outputs as Record<string, unknown> | undefined;
+    const diagnostic = event.diagnosticEvent;
+    if (diagnostic?.severity === 'error' && diagnostic.urn && !diagnostic.urn.includes('::pulumi:pulumi:Stack::')) {
+      const [type, name] = diagnostic.urn.split('::').slice(-2);
+      resourceErrors.push(`error: ${type?.split('$').at(-1)} ${name}: ${diagnostic.message.split('\n').map((l) => l.trim()).filter(Boolean).join(' ')}`);
+    }
     options.onEvent(event);
   });
   try {
     const workspace = stack.workspace as LocalWorkspace;
     const args = [...command, '--stack', stack.name, '--non-interactive', '--event-log', events.address, '--exec-kind', 'auto.local'];
-    await spawnCli(workspace, args, options);
+    try {
+      await spawnCli(workspace, args, options);
+    } catch (error) {
+      if (!(error instanceof CliError)) throw error;
+      await events.ended(STREAM_DRAIN_MS);
+      throw resourceErrors.length ? new CliError(error.exitCode, [error.stderr, ...resourceErrors].join('\n')) : error;
+    }
     await events.ended(STREAM_DRAIN_MS);
     return result;
   } finally {
