@@ -6,7 +6,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { realNodeDown, realNodePaths, realNodeStatus, realNodeUp } from './real-node.mjs';
+import { checkRealNodeFree, realNodeDown, realNodePaths, realNodeStatus, realNodeUp } from './real-node.mjs';
 import { cacheRoot, toolchainPaths } from './versions.mjs';
 
 // Another name gives a second, independent cluster (for example one per checkout on a shared
@@ -87,6 +87,7 @@ async function waitFor(what, check, seconds) {
 
 async function up() {
   if (!existsSync(join(paths.bin, 'kwokctl'))) fail('the toolchain is not built: run `npm run setup` first');
+  checkRealNodeFree({ cluster: NAME, bin: paths.bin, paths: nodePaths });
   mkdirSync(workDir, { recursive: true });
   if (clusterExists() && !createdWithRealNodeSettings()) {
     log(`${NAME} was created before the local cluster had a real node: recreating it`);

@@ -62,11 +62,9 @@ async function waitFor(what, check, seconds, log) {
  * and the kubelet; resolves once the node is Ready. `cluster` is the kwok cluster it joins.
  */
 export async function realNodeUp({ cluster, kubeconfig, pkiDir, bin, paths, log }) {
+  checkRealNodeFree({ cluster, bin, paths });
   const owner = ownerOf(paths);
-  if (owner && owner !== cluster && kubeletRunning(paths, bin)) {
-    throw new NodeError(`the real node belongs to cluster ${owner} (one per machine): bring that one down first with STACKPILOT_CLUSTER_NAME=${owner} npm run cluster -- down`);
-  }
-  if (owner && owner !== cluster) await realNodeDown({ cluster: owner, bin, paths, log });
+  if (owner && owner !== cluster) await realNodeDown({ cluster: owner, bin, paths, log }); // its cluster's node died with it
   ensureDebianPackages(REAL_NODE_PACKAGES, log);
   const { dir: imagesDir, images } = buildImages(log);
   const nodeName = realNodeName();
@@ -98,6 +96,14 @@ export async function realNodeUp({ cluster, kubeconfig, pkiDir, bin, paths, log 
   }
   await waitFor(`the real node ${nodeName} to be Ready`, () => nodeReady(bin, kubeconfig, nodeName), 90, logFile(paths.logs, 'kubelet'));
   return nodeName;
+}
+
+/** Throws unless the real node is free for `cluster`: not running for another cluster. */
+export function checkRealNodeFree({ cluster, bin, paths }) {
+  const owner = ownerOf(paths);
+  if (owner && owner !== cluster && kubeletRunning(paths, bin)) {
+    throw new NodeError(`the real node belongs to cluster ${owner} (one per machine): bring that one down first with STACKPILOT_CLUSTER_NAME=${owner} npm run cluster -- down`);
+  }
 }
 
 function nodeReady(bin, kubeconfig, nodeName) {
@@ -147,7 +153,7 @@ export function loadImagesIfRunning(paths, imagesDir, images, log) {
 export async function realNodeDown({ cluster, kubeconfig, bin, paths, log }) {
   const owner = ownerOf(paths);
   if (owner && owner !== cluster) {
-    log(`the real node belongs to cluster ${owner}: left running`);
+    if (kubeconfig) log(`the real node belongs to cluster ${owner}: left running`);
     return;
   }
   if (kubeconfig && kubeletRunning(paths, bin)) await drain(paths, bin, kubeconfig, log);
