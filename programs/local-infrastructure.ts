@@ -1,8 +1,12 @@
 // Infrastructure of the local environments (development, testing): the toolchain's Kubernetes
-// cluster, with PostgreSQL as an in-cluster StatefulSet. Its data lives in an emptyDir: the
-// local cluster has no storage provisioner, and these environments hold test data only.
+// cluster, with PostgreSQL as an in-cluster StatefulSet on its real node (the database image
+// built by `npm run images`). Its data lives in an emptyDir: the local cluster has no storage
+// provisioner, and these environments hold test data only. The Service is headless: the real
+// node's DNS resolves it to the pod's own address, and there is no kube-proxy to route a
+// ClusterIP.
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
+import { imagePullPolicyOf, placementOf } from './placement';
 import type { Settings } from './settings';
 
 export interface LocalDatabase {
@@ -38,9 +42,12 @@ export function localInfrastructure(settings: Settings, password: pulumi.Output<
       template: {
         metadata: { labels },
         spec: {
+          ...placementOf(settings),
+          automountServiceAccountToken: false,
           containers: [{
             name: 'postgres',
-            image: 'postgres:16.4',
+            image: settings.database.image,
+            imagePullPolicy: imagePullPolicyOf(settings),
             ports: [{ containerPort: 5432, name: 'postgres' }],
             envFrom: [{ secretRef: { name: credentials.metadata.name } }],
             readinessProbe: { exec: { command: ['pg_isready', '-U', settings.database.user] }, periodSeconds: 5 },

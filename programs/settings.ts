@@ -20,6 +20,8 @@ export interface Autoscaling {
 }
 
 export interface DatabaseSettings {
+  /** The in-cluster PostgreSQL image (local environments; the cloud uses RDS). */
+  image?: string;
   name: string;
   user: string;
   storageGb: number;
@@ -58,6 +60,13 @@ export interface Settings {
   minAvailable?: number;
   kubeconfig?: string;
   aws?: AwsSettings;
+  /** Local environments: run on the cluster's real node (the default) or its simulated ones. */
+  localNode?: 'real' | 'simulated';
+  /**
+   * How long a rollout may go without progress before Kubernetes marks it failed; the update
+   * fails shortly after, naming the Deployment and its unready pods. Kubernetes' default is 600.
+   */
+  rolloutDeadlineSeconds?: number;
 }
 
 export function readSettings(config = new pulumi.Config()): Settings {
@@ -82,8 +91,12 @@ export function readSettings(config = new pulumi.Config()): Settings {
     minAvailable: config.getNumber('minAvailable'),
     kubeconfig: config.get('kubeconfig'),
     aws: config.getObject<AwsSettings>('aws'),
+    localNode: (config.get('localNode') ?? 'real') as Settings['localNode'],
+    rolloutDeadlineSeconds: config.getNumber('rolloutDeadlineSeconds'),
   };
   if (platform === 'aws' && !settings.aws) throw new Error('platform aws needs the aws settings');
+  if (settings.localNode !== 'real' && settings.localNode !== 'simulated') throw new Error(`localNode must be real or simulated, not ${settings.localNode}`);
+  if (platform === 'local' && !database.image) throw new Error('database.image must be set for local environments (their PostgreSQL runs in the cluster)');
   return settings;
 }
 

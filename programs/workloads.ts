@@ -2,9 +2,11 @@
 // namespace, a ConfigMap, the database credentials as a Secret built from a Pulumi secret,
 // backend and frontend Deployments (probes, requests and limits, rolling updates that never
 // go below the desired replicas), Services, an Ingress, and where the environment asks for
-// it, a PodDisruptionBudget and a HorizontalPodAutoscaler per Deployment.
+// it, a PodDisruptionBudget and a HorizontalPodAutoscaler per Deployment. Local pods run on
+// the cluster's real node (placement.ts), so their probes, crashes and rollouts are real.
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
+import { imagePullPolicyOf, placementOf } from './placement';
 import type { AppSettings, Settings } from './settings';
 
 export interface WorkloadInputs {
@@ -42,10 +44,12 @@ export class Workloads extends pulumi.ComponentResource {
       stringData: { DATABASE_USER: settings.database.user, DATABASE_PASSWORD: inputs.databasePassword },
     }, child);
 
-    const backend = this.app('backend', settings.backend, settings, 8000, '/healthz', [
+    // The backend is ready only while its database answers (its /readyz says so).
+    const backend = this.app('backend', settings.backend, settings, { port: 8000, ready: '/readyz', live: '/healthz' }, [
       { configMapRef: { name: config.metadata.name } }, { secretRef: { name: credentials.metadata.name } },
     ], child);
-    const frontend = this.app('frontend', settings.frontend, settings, 8080, '/', [{ configMapRef: { name: config.metadata.name } }], child);
+    const frontend = this.app('frontend', settings.frontend, settings, { port: 8080, ready: '/', live: '/healthz' },
+      [{ configMapRef: { name: config.metadata.name } }], child);
 
     new k8s.networking.v1.Ingress('app', {
       metadata: {
@@ -74,11 +78,12 @@ export class Workloads extends pulumi.ComponentResource {
   }
 
   private app(
-    name: string, app: AppSettings, settings: Settings, port: number, probePath: string,
+    name: string, app: AppSettings, settings: Settings, http: { port: number; ready: string; live: string },
     envFrom: k8s.types.input.core.v1.EnvFromSource[], opts: pulumi.CustomResourceOptions,
   ): k8s.core.v1.Service {
     const labels = { app: name, environment: settings.environment };
     const namespace = this.namespace;
+    const deadline = settings.rolloutDeadlineSeconds;
     // Fixed names: other services and operators find them by these.
     const deployment = new k8s.apps.v1.Deployment(name, {
       metadata: { namespace, name, labels },
@@ -89,22 +94,31 @@ export class Workloads extends pulumi.ComponentResource {
         selector: { matchLabels: labels },
         // A new pod must be Ready before an old one goes: capacity never drops below replicas.
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+        ...(deadline ? { progressDeadlineSeconds: deadline } : {}),
         template: {
           metadata: { labels },
           spec: {
+            ...placementOf(settings),
+            automountServiceAccountToken: false, // the app never calls the Kubernetes API
             containers: [{
               name,
               image: app.image,
-              ports: [{ name: 'http', containerPort: port }],
+              imagePullPolicy: imagePullPolicyOf(settings),
+              ports: [{ name: 'http', containerPort: http.port }],
               envFrom,
-              readinessProbe: { httpGet: { path: probePath, port: 'http' }, periodSeconds: 5, failureThreshold: 3 },
-              livenessProbe: { httpGet: { path: probePath, port: 'http' }, initialDelaySeconds: 10, periodSeconds: 10 },
+              readinessProbe: { httpGet: { path: http.ready, port: 'http' }, periodSeconds: 5, failureThreshold: 3 },
+              livenessProbe: { httpGet: { path: http.live, port: 'http' }, initialDelaySeconds: 10, periodSeconds: 10 },
               resources: { requests: { cpu: app.cpu, memory: app.memory }, limits: { cpu: app.cpuLimit, memory: app.memoryLimit } },
             }],
           },
         },
       },
-    }, opts);
+    }, {
+      ...opts,
+      // The provider waits for the rollout; once Kubernetes has given up on it (the deadline
+      // above), waiting longer only delays the error, which then carries Kubernetes' verdict.
+      ...(deadline ? { customTimeouts: { create: `${deadline + 30}s`, update: `${deadline + 30}s` } } : {}),
+    });
     if (settings.minAvailable !== undefined) {
       new k8s.policy.v1.PodDisruptionBudget(name, {
         metadata: { namespace },

@@ -1,24 +1,48 @@
 // `npm run cluster -- up|down|status`: an offline Kubernetes cluster on loopback. kwokctl's
 // binary runtime runs etcd, kube-apiserver, kube-controller-manager and kube-scheduler from
-// the toolchain, and kwok's controller plays the nodes: it marks scheduled pods Running and
-// Ready, so Deployments really roll out without a container runtime.
+// the toolchain; kwok's controller plays two simulated nodes (it marks pods scheduled there
+// Running and Ready, with no container runtime); and this machine joins as one real node
+// (real-node.mjs: containerd, the kubelet, CoreDNS), where pods really run.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { checkRealNodeFree, realNodeDown, realNodePaths, realNodeStatus, realNodeUp } from './real-node.mjs';
 import { cacheRoot, toolchainPaths } from './versions.mjs';
 
-// Another name gives a second, independent cluster (for example one per checkout on a shared machine).
+// Another name gives a second, independent cluster (for example one per checkout on a shared
+// machine); only one of them can have the real node at a time.
 const NAME = process.env.STACKPILOT_CLUSTER_NAME ?? 'stackpilot';
 const NODES = 2;
 const paths = toolchainPaths();
 const workDir = join(cacheRoot(), '..', 'kwok');
-export const kubeconfig = join(workDir, 'clusters', NAME, 'kubeconfig.yaml');
+const clusterDir = join(workDir, 'clusters', NAME);
+const pkiDir = join(clusterDir, 'pki');
+const nodePaths = realNodePaths();
+export const kubeconfig = join(clusterDir, 'kubeconfig.yaml');
 
 const env = {
   ...process.env,
   PATH: `${paths.bin}:${process.env.PATH}`, // kwokctl looks kubectl up on PATH; this one is ours
   KWOK_WORKDIR: workDir, // keeps clusters, logs and pki out of ~/.kwok
 };
+
+// kwok's controller manages only the simulated nodes (kwokctl's own default is every node,
+// which would overwrite the real node's status), and the API server presents a client
+// certificate to kubelets (the real one refuses anonymous requests for logs, exec and
+// port-forward). A configuration file, because kwokctl 0.8.0's --extra-args misindexes the
+// arguments of a second component.
+const CREATE_CONFIG = `apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokctlConfiguration
+componentsPatches:
+- name: kwok-controller
+  extraArgs:
+  - { key: manage-all-nodes, value: "false" }
+  - { key: manage-nodes-with-annotation-selector, value: kwok.x-k8s.io/node=fake }
+- name: kube-apiserver
+  extraArgs:
+  - { key: kubelet-client-certificate, value: ${join(pkiDir, 'admin.crt')} }
+  - { key: kubelet-client-key, value: ${join(pkiDir, 'admin.key')} }
+`;
 
 function run(cmd, args, options = {}) {
   return execFileSync(join(paths.bin, cmd), args, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], ...options });
@@ -29,8 +53,16 @@ function fail(message) {
   process.exit(1);
 }
 
+const log = (message) => process.stderr.write(`cluster: ${message}\n`);
+
 function clusterExists() {
   return run('kwokctl', ['get', 'clusters']).split('\n').includes(NAME);
+}
+
+/** A cluster created before the real node existed lacks the settings above. */
+function createdWithRealNodeSettings() {
+  const config = join(clusterDir, 'kwok.yaml');
+  return existsSync(config) && readFileSync(config, 'utf8').includes('manage-nodes-with-annotation-selector');
 }
 
 function apiReady() {
@@ -38,8 +70,9 @@ function apiReady() {
     && spawnSync(join(paths.bin, 'kubectl'), ['--kubeconfig', kubeconfig, 'get', '--raw', '/readyz'], { env, stdio: 'ignore' }).status === 0;
 }
 
+/** Ready simulated nodes (kwokctl labels them type=kwok). */
 function readyNodes() {
-  const out = spawnSync(join(paths.bin, 'kubectl'), ['--kubeconfig', kubeconfig, 'get', 'nodes', '-o',
+  const out = spawnSync(join(paths.bin, 'kubectl'), ['--kubeconfig', kubeconfig, 'get', 'nodes', '-l', 'type=kwok', '-o',
     'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}'], { env, encoding: 'utf8' });
   return out.status === 0 ? out.stdout.split('\n').filter((s) => s === 'True').length : 0;
 }
@@ -54,34 +87,49 @@ async function waitFor(what, check, seconds) {
 
 async function up() {
   if (!existsSync(join(paths.bin, 'kwokctl'))) fail('the toolchain is not built: run `npm run setup` first');
+  checkRealNodeFree({ cluster: NAME, bin: paths.bin, paths: nodePaths });
   mkdirSync(workDir, { recursive: true });
+  if (clusterExists() && !createdWithRealNodeSettings()) {
+    log(`${NAME} was created before the local cluster had a real node: recreating it`);
+    run('kwokctl', ['delete', 'cluster', '--name', NAME], { stdio: ['ignore', 2, 2] });
+  }
   if (!clusterExists()) {
-    run('kwokctl', ['create', 'cluster', '--name', NAME, '--runtime', 'binary',
-      '--kubeconfig', kubeconfig,
-      '--etcd-binary', join(paths.bin, 'etcd'),
-      '--kube-apiserver-binary', join(paths.bin, 'kube-apiserver'),
-      '--kube-controller-manager-binary', join(paths.bin, 'kube-controller-manager'),
-      '--kube-scheduler-binary', join(paths.bin, 'kube-scheduler'),
-      '--kwok-controller-binary', join(paths.bin, 'kwok'),
-      '--wait', '60s'], { stdio: ['ignore', 2, 2] });
+    // A real node left from an earlier cluster of this name holds that cluster's certificates.
+    await realNodeDown({ cluster: NAME, bin: paths.bin, paths: nodePaths, log });
+    const config = join(workDir, `${NAME}.create.yaml`);
+    writeFileSync(config, CREATE_CONFIG);
+    try {
+      run('kwokctl', ['--config', config, 'create', 'cluster', '--name', NAME, '--runtime', 'binary',
+        '--kubeconfig', kubeconfig,
+        '--etcd-binary', join(paths.bin, 'etcd'),
+        '--kube-apiserver-binary', join(paths.bin, 'kube-apiserver'),
+        '--kube-controller-manager-binary', join(paths.bin, 'kube-controller-manager'),
+        '--kube-scheduler-binary', join(paths.bin, 'kube-scheduler'),
+        '--kwok-controller-binary', join(paths.bin, 'kwok'),
+        '--wait', '60s'], { stdio: ['ignore', 2, 2] });
+    } finally {
+      rmSync(config, { force: true });
+    }
   } else if (!apiReady()) {
     run('kwokctl', ['start', 'cluster', '--name', NAME, '--wait', '60s'], { stdio: ['ignore', 2, 2] });
   }
   await waitFor('the API server', apiReady, 60);
   if (readyNodes() < NODES) {
     run('kwokctl', ['scale', 'node', '--name', NAME, '--replicas', String(NODES)], { stdio: ['ignore', 2, 2] });
-    await waitFor(`${NODES} Ready nodes`, () => readyNodes() >= NODES, 60);
+    await waitFor(`${NODES} Ready simulated nodes`, () => readyNodes() >= NODES, 60);
   }
+  await realNodeUp({ cluster: NAME, kubeconfig, pkiDir, bin: paths.bin, paths: nodePaths, log });
   console.log(`KUBECONFIG=${kubeconfig}`);
 }
 
 async function down() {
-  if (existsSync(join(paths.bin, 'kwokctl')) && clusterExists()) {
-    run('kwokctl', ['delete', 'cluster', '--name', NAME], { stdio: ['ignore', 2, 2] });
-  }
+  const exists = existsSync(join(paths.bin, 'kwokctl')) && clusterExists();
+  // The real node first, while the API server can still tell its kubelet to stop the pods.
+  await realNodeDown({ cluster: NAME, kubeconfig: exists && apiReady() ? kubeconfig : undefined, bin: paths.bin, paths: nodePaths, log });
+  if (exists) run('kwokctl', ['delete', 'cluster', '--name', NAME], { stdio: ['ignore', 2, 2] });
   // kwokctl stops each component by its pid file; anything it missed is ours to end. It runs
   // them from links in the cluster's own bin folder. A component may take a moment to exit.
-  const pattern = `^${join(workDir, 'clusters', NAME, 'bin')}/(etcd|kube-apiserver|kube-controller-manager|kube-scheduler|kwok-controller) `;
+  const pattern = `^${join(clusterDir, 'bin')}/(etcd|kube-apiserver|kube-controller-manager|kube-scheduler|kwok-controller) `;
   const left = () => spawnSync('pgrep', ['-f', pattern], { encoding: 'utf8' }).stdout.trim();
   const deadline = Date.now() + 10_000;
   while (left() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
@@ -95,14 +143,20 @@ async function down() {
 
 function status() {
   const exists = existsSync(join(paths.bin, 'kwokctl')) && clusterExists();
-  const state = !exists ? 'absent' : apiReady() ? `running, ${readyNodes()} Ready nodes` : 'stopped';
+  const running = exists && apiReady();
+  const state = !exists ? 'absent' : running ? `running, ${readyNodes()} Ready simulated nodes` : 'stopped';
   console.log(`cluster ${NAME}: ${state}`);
+  if (running) console.log(realNodeStatus({ cluster: NAME, kubeconfig, bin: paths.bin, paths: nodePaths }));
   if (exists) console.log(`KUBECONFIG=${kubeconfig}`);
-  process.exitCode = state.startsWith('running') ? 0 : 3;
+  process.exitCode = running ? 0 : 3;
 }
 
 const command = process.argv[2];
-if (command === 'up') await up();
-else if (command === 'down') await down();
-else if (command === 'status') status();
-else fail('usage: npm run cluster -- up|down|status');
+try {
+  if (command === 'up') await up();
+  else if (command === 'down') await down();
+  else if (command === 'status') status();
+  else fail('usage: npm run cluster -- up|down|status');
+} catch (error) {
+  fail(String(error?.message ?? error).split('\n')[0]);
+}

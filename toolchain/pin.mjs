@@ -55,3 +55,14 @@ writeModule('cluster', `
 // kube-scheduler and kubectl from k8s.io/kubernetes, etcd's server, and kwok/kwokctl.`,
 [`k8s.io/kubernetes v${v.kubernetes}`, `go.etcd.io/etcd/server/v3 v${v.etcd}`, `sigs.k8s.io/kwok v${v.kwok}`],
 stagingReplaces(v.kubernetes));
+
+writeModule('kubelet', `
+// Wrapper module for the real node's kubelet: k8s.io/kubernetes with the same staging replaces
+// as the cluster's binaries, so it builds with exactly the dependencies Kubernetes tested.`,
+[`k8s.io/kubernetes v${v.kubernetes}`],
+stagingReplaces(v.kubernetes));
+
+writeModule('coredns', `
+// Wrapper module for the real node's DNS: CoreDNS with its own dependency versions (its
+// kubernetes plugin's client-go among them), kept apart from the kubelet's.`,
+[`github.com/coredns/coredns v${v.coredns}`]);

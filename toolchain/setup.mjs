@@ -1,11 +1,14 @@
 // `npm run setup`: installs the pinned Node LTS when the machine's is older, installs npm
-// dependencies with it, builds the pinned Pulumi toolchain and local cluster binaries from Go
-// modules (cached outside the work tree), installs the provider plugins into the toolchain's
-// PULUMI_HOME, and prints TOOLCHAIN_BIN=<dir> as its last line.
+// dependencies with it, installs Debian's containerd, runc and CNI plugins for the local
+// cluster's real node when missing, builds the pinned Pulumi toolchain and the local cluster's
+// binaries (the kubelet and CoreDNS among them) from Go modules (cached outside the work
+// tree), installs the provider plugins into the toolchain's PULUMI_HOME, and prints
+// TOOLCHAIN_BIN=<dir> as its last line.
 // Idempotent; with everything cached it only hashes a few files and checks a few paths.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { ensureDebianPackages, REAL_NODE_PACKAGES } from './debian.mjs';
 import { download } from './go.mjs';
 import { installNode, nodeEnv, nodeRuntime } from './node.mjs';
 import { cacheRoot, groupKey, groups, readVersions, toolchainDir, toolchainPaths } from './versions.mjs';
@@ -183,6 +186,11 @@ async function main() {
     throw new SetupError(`cannot install Node ${runtime.version} from the npm registry (node-${process.platform}-${process.arch}): ${String(error.message).split('\n')[0]}`);
   }
   installNpmDependencies(runtime);
+  try {
+    ensureDebianPackages(REAL_NODE_PACKAGES, log);
+  } catch (error) {
+    throw new SetupError(`the local cluster's real node needs Debian's container runtime: ${error.message}`);
+  }
   const external = externalCli();
   const built = [];
   for (const group of groups) {

@@ -2,7 +2,8 @@
 //   1. setup (npm dependencies, the Pulumi toolchain and cluster binaries, plugins);
 //   2. the type check (programs run without one at deploy time, so CI does it);
 //   3. PostgreSQL (started if this machine has it installed but stopped);
-//   4. the local cluster (left as it was found: stopped again if this run started it);
+//   4. the local cluster, with its real node (left as it was found: when this run started it,
+//      the last test brings it down and checks that nothing of it is left on the machine);
 //   5. vitest, then one plain summary line "N passed, N failed".
 // Arguments are passed to vitest, for example `npm test -- test/unit`.
 import { spawnSync } from 'node:child_process';
@@ -36,20 +37,27 @@ const clusterWasUp = spawnSync(process.execPath, [join(toolchainDir, 'cluster.mj
 const kubeconfigLine = step('cluster up', process.execPath, [join(toolchainDir, 'cluster.mjs'), 'up']);
 const kubeconfig = kubeconfigLine.replace(/^KUBECONFIG=/, '');
 
-process.stderr.write('\n== tests\n');
 const reportDir = mkdtempSync(join(tmpdir(), 'stackpilot-report-'));
-const report = join(reportDir, 'vitest.json');
-const tests = spawnSync(runtime.node, [join(repoDir, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)],
-  { cwd: repoDir, stdio: 'inherit', env: { ...nodeEnv(runtime), KUBECONFIG: kubeconfig } });
+function vitest(title, report, args) {
+  process.stderr.write(`\n== ${title}\n`);
+  return spawnSync(runtime.node, [join(repoDir, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...args],
+    { cwd: repoDir, stdio: 'inherit', env: { ...nodeEnv(runtime), KUBECONFIG: kubeconfig } }).status ?? 1;
+}
+const reports = [join(reportDir, 'tests.json')];
+let status = vitest('tests', reports[0], process.argv.slice(2));
+if (!clusterWasUp) {
+  // The cluster goes down as a test, which fails if anything of it is left on the machine.
+  reports.push(join(reportDir, 'teardown.json'));
+  status = vitest('cluster down', reports[1], ['--config', 'vitest.teardown.config.ts']) || status;
+}
 
-if (!clusterWasUp) step('cluster down', process.execPath, [join(toolchainDir, 'cluster.mjs'), 'down']);
-
-if (existsSync(report)) {
-  const { numPassedTests, numFailedTests, numPendingTests } = JSON.parse(readFileSync(report, 'utf8'));
-  console.log(`tests: ${numPassedTests} passed, ${numFailedTests} failed, ${numPendingTests} skipped`);
+const counts = reports.filter(existsSync).map((file) => JSON.parse(readFileSync(file, 'utf8')));
+if (counts.length) {
+  const sum = (key) => counts.reduce((total, report) => total + report[key], 0);
+  console.log(`tests: ${sum('numPassedTests')} passed, ${sum('numFailedTests')} failed, ${sum('numPendingTests')} skipped`);
 }
 rmSync(reportDir, { recursive: true, force: true });
-process.exit(tests.status ?? 1);
+process.exit(status);
 
 function ensurePostgres() {
   const ready = () => spawnSync('pg_isready', ['-q', '-h', '127.0.0.1', '-p', '5432']).status === 0;

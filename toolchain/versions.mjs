@@ -19,6 +19,8 @@ const GROUP_PINS = {
   'language-host': (v) => ({ pulumi: v.pulumi }),
   'provider-kubernetes': (v) => ({ kubernetes: v.plugins.kubernetes }),
   cluster: (v) => ({ kubernetes: v.kubernetes, etcd: v.etcd, kwok: v.kwok }),
+  kubelet: (v) => ({ kubernetes: v.kubernetes }),
+  coredns: (v) => ({ coredns: v.coredns }),
 };
 export const groups = Object.keys(GROUP_PINS);
 

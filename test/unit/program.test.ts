@@ -14,10 +14,11 @@ const PASSWORD = 'mock-db-password-canary-7c1e';
 
 interface Registered { type: string; name: string; inputs: Record<string, any> }
 
-async function runProgram(environment: string): Promise<{ resources: Registered[]; outputs: Record<string, unknown> }> {
+async function runProgram(environment: string, overrides: Record<string, string> = {}): Promise<{ resources: Registered[]; outputs: Record<string, unknown> }> {
   const stackFile = parse(readFileSync(join(repoDir, 'stacks', `Pulumi.${environment}.yaml`), 'utf8')) as { config: Record<string, unknown> };
   const config: Record<string, string> = {};
   for (const [key, value] of Object.entries(stackFile.config)) config[key] = typeof value === 'string' ? value : JSON.stringify(value);
+  for (const [key, value] of Object.entries(overrides)) config[`${PROJECT}:${key}`] = value;
   config[`${PROJECT}:databasePassword`] = PASSWORD;
   pulumi.runtime.setAllConfig(config, [`${PROJECT}:databasePassword`]);
 
@@ -54,6 +55,11 @@ async function runProgram(environment: string): Promise<{ resources: Registered[
 const results = new Map<string, Awaited<ReturnType<typeof runProgram>>>();
 const of = (env: string) => results.get(env)!;
 const byType = (env: string, type: string) => of(env).resources.filter((r) => r.type === type);
+/** The pod specs of every Deployment and StatefulSet an environment declares, by name. */
+const podSpecs = (env: string) => of(env).resources
+  .filter((r) => r.type === 'kubernetes:apps/v1:Deployment' || r.type === 'kubernetes:apps/v1:StatefulSet')
+  .map((r) => [r.name, r.inputs.spec.template.spec] as const);
+const REAL_NODE_TOLERATION = { key: 'stackpilot.local/node', operator: 'Equal', value: 'real', effect: 'NoSchedule' };
 
 describe('the TORONTO AI TEAM AGENT program, with mocks', () => {
   beforeAll(async () => {
@@ -88,6 +94,50 @@ describe('the TORONTO AI TEAM AGENT program, with mocks', () => {
     // The whole stringData travels as a Pulumi secret (the signature key marks it).
     expect(secret.inputs.stringData['4dabf18193072939515e22adb298388d']).toBe('1b47061264138c4ac30d75fd1eb44270');
     expect(secret.inputs.stringData.value).toEqual({ DATABASE_USER: 'toronto_ai', DATABASE_PASSWORD: expect.any(String) });
+  });
+
+  it.each(['development', 'testing'])('%s: every pod runs on the real node, from images loaded there', (env) => {
+    const specs = podSpecs(env);
+    expect(specs.map(([name]) => name).sort()).toEqual(['backend', 'frontend', 'postgres']);
+    for (const [name, spec] of specs) {
+      expect(spec.nodeSelector, name).toEqual({ 'stackpilot.local/node': 'real' });
+      expect(spec.tolerations, name).toEqual([REAL_NODE_TOLERATION]);
+      expect(spec.automountServiceAccountToken, name).toBe(false);
+      const [container] = spec.containers;
+      expect(container.imagePullPolicy, name).toBe('Never');
+      expect(container.image, name).toMatch(/^registry\.toronto-ai\.local\/(backend|frontend|database):/);
+    }
+    const postgres = specs.find(([name]) => name === 'postgres')![1];
+    expect(postgres.containers[0].image).toBe('registry.toronto-ai.local/database:15');
+  });
+
+  it.each(['development', 'testing'])('%s: the backend is ready only with its database, and a stalled rollout fails in bounded time', (env) => {
+    const backend = byType(env, 'kubernetes:apps/v1:Deployment').find((d) => d.name === 'backend')!;
+    const [container] = backend.inputs.spec.template.spec.containers;
+    expect(container.readinessProbe.httpGet.path).toBe('/readyz');
+    expect(container.livenessProbe.httpGet.path).toBe('/healthz');
+    expect(backend.inputs.spec.progressDeadlineSeconds).toBe(env === 'development' ? 120 : 300);
+  });
+
+  it.each(['staging', 'production'])('%s: pods go where the scheduler puts them, pulling from the registry', (env) => {
+    for (const [name, spec] of podSpecs(env)) {
+      expect(spec.nodeSelector, name).toBeUndefined();
+      expect(spec.tolerations, name).toBeUndefined();
+      expect(spec.containers[0].imagePullPolicy, name).toBe('IfNotPresent');
+    }
+  });
+
+  it('a local environment can be put on the simulated nodes instead', async () => {
+    const simulated = await runProgram('development', { localNode: 'simulated' });
+    const specs = simulated.resources.filter((r) => r.type === 'kubernetes:apps/v1:Deployment').map((r) => r.inputs.spec.template.spec);
+    expect(specs).toHaveLength(2);
+    for (const spec of specs) expect([spec.nodeSelector, spec.tolerations]).toEqual([undefined, undefined]);
+  });
+
+  it('refuses a local environment without a database image, and an unknown kind of node', async () => {
+    await expect(runProgram('development', { database: JSON.stringify({ name: 'x', user: 'x', storageGb: 1, rpoHours: 24, backupRetentionDays: 1, instanceClass: 'in-cluster', multiAz: false }) }))
+      .rejects.toThrow(/database\.image must be set/);
+    await expect(runProgram('development', { localNode: 'somewhere' })).rejects.toThrow(/localNode must be real or simulated/);
   });
 
   it('development: one replica per Deployment, debug on, everything local', () => {
