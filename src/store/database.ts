@@ -31,9 +31,11 @@ export async function openDatabase(options: { databaseUrl?: string; dataDir: str
 
 function postgresPool(connectionString: string): pg.Pool {
   const pool = new pg.Pool({ connectionString: withLibpqSslModes(connectionString), max: 10 });
-  // An idle connection the server closes (restart, failover, an admin's terminate) must not
-  // crash the process: the pool drops it and opens another on the next query.
+  // A connection the server closes (restart, failover, an admin's terminate) must not crash the
+  // process, idle in the pool or checked out between two queries of a transaction: the query
+  // in flight fails, and the pool opens another connection for the next one.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 

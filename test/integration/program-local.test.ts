@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectlJson } from '../support/kubectl.js';
 import { requireKubeconfig } from '../support/programs.js';
 import { startTestService, type TestService } from '../support/service.js';
-import { setConfig } from '../support/stack-config.js';
+import { setConfig, stackConfig } from '../support/stack-config.js';
 import { parseSse } from '../support/sse.js';
 
 const kubeconfig = requireKubeconfig();
@@ -66,9 +66,8 @@ describe('the TORONTO AI TEAM AGENT program on the local cluster', () => {
   });
 
   it('updates only the infrastructure when the scope says so', async () => {
-    await setConfig(service.program, 'development', 'database', JSON.stringify({
-      name: 'toronto_ai', user: 'toronto_ai_owner', storageGb: 1, rpoHours: 24, backupRetentionDays: 1, instanceClass: 'in-cluster', multiAz: false,
-    }));
+    const database = stackConfig(service.program, 'development')['toronto-ai-team-agent:database'] as Record<string, unknown>;
+    await setConfig(service.program, 'development', 'database', JSON.stringify({ ...database, user: 'toronto_ai_owner' }));
     const updated = await run('development', 'update', 'infrastructure');
     expect((updated.summary.update ?? 0) + (updated.summary.replace ?? 0)).toBeGreaterThanOrEqual(1); // the database credentials and their users
     const events = parseSse((await service.inject({ url: `/v1/operations/${updated.id}/events` })).body);

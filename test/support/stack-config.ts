@@ -38,3 +38,8 @@ export function setFileConfig(program: TempProgram, stack: string, key: string, 
   document.config = { ...document.config, [`${project}:${key}`]: value };
   writeFileSync(file, stringify(document));
 }
+
+/** A stack file's configuration, as it stands. */
+export function stackConfig(program: TempProgram, stack: string): Record<string, unknown> {
+  return ((parse(readFileSync(join(program.dir, 'stacks', `Pulumi.${stack}.yaml`), 'utf8')) ?? {}) as { config?: Record<string, unknown> }).config ?? {};
+}
