@@ -55,3 +55,8 @@ writeModule('cluster', `
 // kube-scheduler and kubectl from k8s.io/kubernetes, etcd's server, and kwok/kwokctl.`,
 [`k8s.io/kubernetes v${v.kubernetes}`, `go.etcd.io/etcd/server/v3 v${v.etcd}`, `sigs.k8s.io/kwok v${v.kwok}`],
 stagingReplaces(v.kubernetes));
+
+writeModule('helm', `
+// Wrapper module for helm, which installs the Stackpilot chart in tests. Upstream has no
+// replaces; the wrapper keeps it pinned, checksummed and cached like every other tool.`,
+[`helm.sh/helm/v3 v${v.helm}`]);

@@ -8,6 +8,7 @@ export interface Versions {
   kubernetes: string;
   etcd: string;
   kwok: string;
+  helm: string;
 }
 export function readVersions(): Versions;
 export function groupKey(group: string): string;

@@ -19,6 +19,7 @@ const GROUP_PINS = {
   'language-host': (v) => ({ pulumi: v.pulumi }),
   'provider-kubernetes': (v) => ({ kubernetes: v.plugins.kubernetes }),
   cluster: (v) => ({ kubernetes: v.kubernetes, etcd: v.etcd, kwok: v.kwok }),
+  helm: (v) => ({ helm: v.helm }),
 };
 export const groups = Object.keys(GROUP_PINS);
 
