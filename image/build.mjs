@@ -98,9 +98,14 @@ async function main() {
     } else {
       log(`building ${image} with ${cli}`);
       const options = buildOptions(cli, timestamp);
-      const buildArgs = { VERSION: version, REVISION: revision, ROOTFS_SHA256: digest, SOURCES: sources.join(' ') };
+      const labels = {
+        'org.opencontainers.image.version': version,
+        'org.opencontainers.image.revision': revision,
+        'io.stackpilot.rootfs.sha256': digest,
+        'io.stackpilot.sources': sources.join(' '),
+      };
       execFileSync(cli, ['build', ...options.args, '--file', join(repoDir, 'image', 'Containerfile'), '--tag', image,
-        ...Object.entries(buildArgs).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]), work],
+        ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]), work],
       { env: options.env, stdio: ['ignore', 2, 2] });
       const built = inspect(cli, image, '{{.Id}}');
       // The image this one replaced is ours and now untagged: remove it unless a container uses it.
