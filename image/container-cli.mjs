@@ -20,9 +20,13 @@ export function containerCli(log) {
   throw new Error(`no container runtime can run here (${reasons.join('; ')})`);
 }
 
-/** Build flags that differ: podman stamps one timestamp for a reproducible image; docker builds without BuildKit. */
+/**
+ * Build flags that differ: podman stamps one timestamp for a reproducible image and keeps no
+ * intermediate image per step (a build runs only when something changed, so their cache
+ * would only pile up); docker builds without BuildKit.
+ */
 export function buildOptions(cli, timestamp) {
   return cli === 'podman'
-    ? { args: ['--timestamp', String(timestamp)], env: process.env }
+    ? { args: ['--timestamp', String(timestamp), '--layers=false'], env: process.env }
     : { args: [], env: { ...process.env, DOCKER_BUILDKIT: '0' } };
 }
