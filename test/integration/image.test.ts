@@ -125,6 +125,12 @@ describe.skipIf(!cli)(`the container image${reason ? ` (skipped: ${reason})` : '
     console.log(`image ${image}: ${(Number(size) / 1e6).toFixed(0)} MB uncompressed`);
   });
 
+  it('refuses a secret file it cannot read, in one line that says what to do', async () => {
+    const result = spawnSync(cli!, ['run', '--rm', '--read-only', '--tmpfs', '/tmp', '--env', 'DATABASE_URL_FILE=/run/secrets/missing', image], { encoding: 'utf8' });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe('stackpilot: DATABASE_URL_FILE=/run/secrets/missing cannot be read (ENOENT): mount the secret there or unset DATABASE_URL_FILE\n');
+  });
+
   it('previews and updates development from inside the container, every Deployment Ready', async () => {
     console.log(`start-up to /readyz: ${await start(`stackpilot-image-test-${suffix}-a`)} ms`);
     const preview = await operate('preview');
