@@ -62,6 +62,8 @@ const Settings = Type.Object({
   lockoutWindowSeconds: Type.Integer({ minimum: 1, maximum: 86_400 }),
   /** Where setup caches the toolchain (and the local cluster keeps its state). */
   cacheDir: Type.String({ minLength: 1 }),
+  /** A prebuilt toolchain (bin/, pulumi-home/) to use instead of the cache's, as the container image has. */
+  toolchainDir: Type.Optional(Type.String({ minLength: 1 })),
   /** The process's own PATH, handed on to the engine behind the toolchain's bin. */
   path: Type.String(),
 }, { additionalProperties: false });
@@ -97,6 +99,7 @@ const VARIABLES = {
   lockoutMaxFailures: ['STACKPILOT_LOCKOUT_MAX_FAILURES', '10'],
   lockoutWindowSeconds: ['STACKPILOT_LOCKOUT_WINDOW_SECONDS', '600'],
   cacheDir: ['STACKPILOT_CACHE_DIR', undefined], // default: $XDG_CACHE_HOME/stackpilot or ~/.cache/stackpilot
+  toolchainDir: ['STACKPILOT_TOOLCHAIN_DIR', undefined],
 } as const satisfies Record<Key, readonly [string, string | undefined]>;
 
 /** Variables that carry secrets: each may be given as NAME_FILE, and is removed from process.env once read. */

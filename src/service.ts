@@ -74,7 +74,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   const leases = new LeaseRepository(db, dialect, operationRows);
   const eventLog = new EventLog(db);
 
-  const toolchain = toolchainPaths({ STACKPILOT_CACHE_DIR: config.cacheDir });
+  const toolchain = toolchainPaths({ STACKPILOT_CACHE_DIR: config.cacheDir, ...(config.toolchainDir ? { STACKPILOT_TOOLCHAIN_DIR: config.toolchainDir } : {}) });
   const engine = new PulumiEngine({
     projectDir: config.projectDir,
     workspaceRoot: join(config.dataDir, 'workspaces'),

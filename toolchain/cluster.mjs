@@ -12,6 +12,8 @@ import { cacheRoot, toolchainPaths } from './versions.mjs';
 // Another name gives a second, independent cluster (for example one per checkout on a shared
 // machine); only one of them can have the real node at a time.
 const NAME = process.env.STACKPILOT_CLUSTER_NAME ?? 'stackpilot';
+// STACKPILOT_CLUSTER_REAL_NODE=false: simulated nodes only (a test's cluster beside the one that has the real node).
+const REAL_NODE = process.env.STACKPILOT_CLUSTER_REAL_NODE !== 'false';
 const NODES = 2;
 const paths = toolchainPaths();
 const workDir = join(cacheRoot(), '..', 'kwok');
@@ -87,7 +89,7 @@ async function waitFor(what, check, seconds) {
 
 async function up() {
   if (!existsSync(join(paths.bin, 'kwokctl'))) fail('the toolchain is not built: run `npm run setup` first');
-  checkRealNodeFree({ cluster: NAME, bin: paths.bin, paths: nodePaths });
+  if (REAL_NODE) checkRealNodeFree({ cluster: NAME, bin: paths.bin, paths: nodePaths });
   mkdirSync(workDir, { recursive: true });
   if (clusterExists() && !createdWithRealNodeSettings()) {
     log(`${NAME} was created before the local cluster had a real node: recreating it`);
@@ -95,7 +97,7 @@ async function up() {
   }
   if (!clusterExists()) {
     // A real node left from an earlier cluster of this name holds that cluster's certificates.
-    await realNodeDown({ cluster: NAME, bin: paths.bin, paths: nodePaths, log });
+    if (REAL_NODE) await realNodeDown({ cluster: NAME, bin: paths.bin, paths: nodePaths, log });
     const config = join(workDir, `${NAME}.create.yaml`);
     writeFileSync(config, CREATE_CONFIG);
     try {
@@ -118,14 +120,14 @@ async function up() {
     run('kwokctl', ['scale', 'node', '--name', NAME, '--replicas', String(NODES)], { stdio: ['ignore', 2, 2] });
     await waitFor(`${NODES} Ready simulated nodes`, () => readyNodes() >= NODES, 60);
   }
-  await realNodeUp({ cluster: NAME, kubeconfig, pkiDir, bin: paths.bin, paths: nodePaths, log });
+  if (REAL_NODE) await realNodeUp({ cluster: NAME, kubeconfig, pkiDir, bin: paths.bin, paths: nodePaths, log });
   console.log(`KUBECONFIG=${kubeconfig}`);
 }
 
 async function down() {
   const exists = existsSync(join(paths.bin, 'kwokctl')) && clusterExists();
   // The real node first, while the API server can still tell its kubelet to stop the pods.
-  await realNodeDown({ cluster: NAME, kubeconfig: exists && apiReady() ? kubeconfig : undefined, bin: paths.bin, paths: nodePaths, log });
+  if (REAL_NODE) await realNodeDown({ cluster: NAME, kubeconfig: exists && apiReady() ? kubeconfig : undefined, bin: paths.bin, paths: nodePaths, log });
   if (exists) run('kwokctl', ['delete', 'cluster', '--name', NAME], { stdio: ['ignore', 2, 2] });
   // kwokctl stops each component by its pid file; anything it missed is ours to end. It runs
   // them from links in the cluster's own bin folder. A component may take a moment to exit.
@@ -146,7 +148,7 @@ function status() {
   const running = exists && apiReady();
   const state = !exists ? 'absent' : running ? `running, ${readyNodes()} Ready simulated nodes` : 'stopped';
   console.log(`cluster ${NAME}: ${state}`);
-  if (running) console.log(realNodeStatus({ cluster: NAME, kubeconfig, bin: paths.bin, paths: nodePaths }));
+  if (running && REAL_NODE) console.log(realNodeStatus({ cluster: NAME, kubeconfig, bin: paths.bin, paths: nodePaths }));
   if (exists) console.log(`KUBECONFIG=${kubeconfig}`);
   process.exitCode = running ? 0 : 3;
 }

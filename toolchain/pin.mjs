@@ -66,3 +66,8 @@ writeModule('coredns', `
 // Wrapper module for the real node's DNS: CoreDNS with its own dependency versions (its
 // kubernetes plugin's client-go among them), kept apart from the kubelet's.`,
 [`github.com/coredns/coredns v${v.coredns}`]);
+
+writeModule('helm', `
+// Wrapper module for helm, which installs the Stackpilot chart in tests. Upstream has no
+// replaces; the wrapper keeps it pinned, checksummed and cached like every other tool.`,
+[`helm.sh/helm/v3 v${v.helm}`]);

@@ -9,6 +9,7 @@ export interface Versions {
   etcd: string;
   kwok: string;
   coredns: string;
+  helm: string;
 }
 export function readVersions(): Versions;
 export function groupKey(group: string): string;

@@ -21,6 +21,7 @@ const GROUP_PINS = {
   cluster: (v) => ({ kubernetes: v.kubernetes, etcd: v.etcd, kwok: v.kwok }),
   kubelet: (v) => ({ kubernetes: v.kubernetes }),
   coredns: (v) => ({ coredns: v.coredns }),
+  helm: (v) => ({ helm: v.helm }),
 };
 export const groups = Object.keys(GROUP_PINS);
 
@@ -53,10 +54,16 @@ export function cacheRoot(env = process.env) {
  * pulumi-home/ (the PULUMI_HOME with those plugins installed).
  */
 export function toolchainPaths(env = process.env) {
+  // A toolchain assembled elsewhere (the container image's) is named, not found by key: the
+  // group sources that make the key are not there.
+  if (env.STACKPILOT_TOOLCHAIN_DIR) return pathsUnder(env.STACKPILOT_TOOLCHAIN_DIR);
   const v = readVersions();
   // A CLI named by STACKPILOT_PULUMI_CLI replaces the built one, so it is part of the key.
   const parts = [...groups.map(groupKey), env.STACKPILOT_PULUMI_CLI ?? ''];
   const key = createHash('sha256').update(parts.join('/')).digest('hex').slice(0, 12);
-  const root = join(cacheRoot(env), `pulumi-${v.pulumi}-k8s-${v.kubernetes}-${key}`);
+  return pathsUnder(join(cacheRoot(env), `pulumi-${v.pulumi}-k8s-${v.kubernetes}-${key}`));
+}
+
+function pathsUnder(root) {
   return { root, bin: join(root, 'bin'), plugins: join(root, 'plugins'), pulumiHome: join(root, 'pulumi-home') };
 }

@@ -16,3 +16,9 @@ export async function kubectlJson<T = any>(kubeconfig: string, ...args: string[]
     throw error;
   }
 }
+
+/** The kubeconfig with its certificates inline, for a reader that cannot see the files it names. */
+export async function flattenKubeconfig(kubeconfig: string): Promise<string> {
+  const { stdout } = await run(join(toolchainPaths().bin, 'kubectl'), ['--kubeconfig', kubeconfig, 'config', 'view', '--raw', '--flatten', '--minify']);
+  return stdout;
+}
