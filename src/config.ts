@@ -21,9 +21,11 @@ const GrantSchema = Type.Object({
 const OidcIssuerSchema = Type.Object({
   issuer: Type.String({ minLength: 1 }),
   audience: Type.String({ minLength: 1 }),
-  jwksUri: Type.String({ pattern: '^https?://' }),
+  /** https, or http only on loopback (a local test issuer). */
+  jwksUri: Type.String({ pattern: '^(https://|http://(127\\.0\\.0\\.1|localhost|\\[::1\\])(:[0-9]+)?/)' }),
   rules: Type.Array(Type.Object({
-    claims: Type.Record(Type.String(), Type.String()),
+    // A rule with no claims would match every token of its issuer.
+    claims: Type.Record(Type.String(), Type.String(), { minProperties: 1 }),
     grants: Type.Array(GrantSchema, { minItems: 1 }),
   }, { additionalProperties: false })),
 }, { additionalProperties: false });
@@ -54,8 +56,17 @@ const Settings = Type.Object({
   bootstrapAdminKey: Type.Optional(Type.String({ pattern: '^sp_[a-z0-9]{12}_[A-Za-z0-9_-]{43}$' })),
   /** Trusted OIDC issuers and the rules that map their tokens' claims to grants. */
   oidcIssuers: Type.Array(OidcIssuerSchema),
+  /** The longest an OIDC token may live (from iat to exp) and be used after it was issued. */
+  oidcMaxTokenAgeSeconds: Type.Integer({ minimum: 60, maximum: 86_400 }),
   sessionLifetimeSeconds: Type.Integer({ minimum: 60, maximum: 86_400 }),
   sessionIdleSeconds: Type.Integer({ minimum: 30, maximum: 86_400 }),
+  /** Event streams one principal may hold open at once (per process). */
+  maxStreamsPerPrincipal: Type.Integer({ minimum: 1, maximum: 10_000 }),
+  /** How often an open event stream checks that its credential is still valid. */
+  streamRecheckSeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
+  /** The whole request (headers and body) must arrive within this; its headers within headersTimeoutSeconds. */
+  requestTimeoutSeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
+  headersTimeoutSeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
   rateLimitPerMinute: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
   rateLimitPerSourcePerMinute: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
   lockoutMaxFailures: Type.Integer({ minimum: 1, maximum: 10_000 }),
@@ -92,8 +103,13 @@ const VARIABLES = {
   engineDebugEvents: ['STACKPILOT_ENGINE_DEBUG_EVENTS', 'false'],
   bootstrapAdminKey: ['STACKPILOT_BOOTSTRAP_ADMIN_KEY', undefined],
   oidcIssuers: ['STACKPILOT_OIDC_ISSUERS', '[]'], // JSON: [{issuer, audience, jwksUri, rules: [{claims, grants}]}]
+  oidcMaxTokenAgeSeconds: ['STACKPILOT_OIDC_MAX_TOKEN_AGE_SECONDS', '3600'],
   sessionLifetimeSeconds: ['STACKPILOT_SESSION_LIFETIME_SECONDS', '900'],
   sessionIdleSeconds: ['STACKPILOT_SESSION_IDLE_SECONDS', '300'],
+  maxStreamsPerPrincipal: ['STACKPILOT_MAX_STREAMS_PER_PRINCIPAL', '20'],
+  streamRecheckSeconds: ['STACKPILOT_STREAM_RECHECK_SECONDS', '30'],
+  requestTimeoutSeconds: ['STACKPILOT_REQUEST_TIMEOUT_SECONDS', '30'],
+  headersTimeoutSeconds: ['STACKPILOT_HEADERS_TIMEOUT_SECONDS', '10'],
   rateLimitPerMinute: ['STACKPILOT_RATE_LIMIT_PER_MINUTE', '600'],
   rateLimitPerSourcePerMinute: ['STACKPILOT_RATE_LIMIT_PER_SOURCE_PER_MINUTE', '3000'],
   lockoutMaxFailures: ['STACKPILOT_LOCKOUT_MAX_FAILURES', '10'],
@@ -111,8 +127,8 @@ export class ConfigError extends Error {
   }
 }
 
-const INTEGER_KEYS = new Set(['port', 'maxParallelOperations', 'leaseSeconds', 'pollMilliseconds', 'shutdownGraceSeconds',
-  'sessionLifetimeSeconds', 'sessionIdleSeconds', 'rateLimitPerMinute', 'rateLimitPerSourcePerMinute', 'lockoutMaxFailures', 'lockoutWindowSeconds']);
+const INTEGER_KEYS = new Set(['port', 'oidcMaxTokenAgeSeconds', 'maxParallelOperations', 'leaseSeconds', 'pollMilliseconds', 'shutdownGraceSeconds',
+  'sessionLifetimeSeconds', 'sessionIdleSeconds', 'requestTimeoutSeconds', 'headersTimeoutSeconds', 'maxStreamsPerPrincipal', 'streamRecheckSeconds', 'rateLimitPerMinute', 'rateLimitPerSourcePerMinute', 'lockoutMaxFailures', 'lockoutWindowSeconds']);
 const BOOLEAN_KEYS = new Set(['engineDebugEvents']);
 const JSON_KEYS = new Set(['oidcIssuers']);
 
@@ -185,7 +201,9 @@ function nameOf(instancePath: string): string {
 function passphraseOf(raw: Record<string, unknown>, env: NodeJS.ProcessEnv, dataDir: string): { value: string; file: string } {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const given = env.STACKPILOT_SECRETS_PASSPHRASE_FILE;
-  if (given && raw.secretsPassphrase !== undefined && env.STACKPILOT_SECRETS_PASSPHRASE === undefined) {
+  // A file of the operator's is used where it is; one handed over by a launcher is removed after start-up.
+  const handedOver = given !== undefined && env.STACKPILOT_SECRET_HANDOFF !== undefined && given.startsWith(env.STACKPILOT_SECRET_HANDOFF);
+  if (given && !handedOver && raw.secretsPassphrase !== undefined && env.STACKPILOT_SECRETS_PASSPHRASE === undefined) {
     return { value: String(raw.secretsPassphrase), file: resolve(given) };
   }
   if (raw.secretsPassphrase !== undefined) {

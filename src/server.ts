@@ -5,6 +5,7 @@
 // that). Start-up problems are one line.
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
+import { removeHandoff, restartWithoutSecretVariables } from './secret-handoff.js';
 import { StartupError, startService } from './service.js';
 import { onShutdownRequest } from './shutdown.js';
 
@@ -13,12 +14,15 @@ function fail(message: string): never {
   process.exit(1);
 }
 
+restartWithoutSecretVariables();
 let config;
 try {
   config = loadConfig();
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
   fail(error.message);
+} finally {
+  removeHandoff();
 }
 
 const logger = createLogger(config.logLevel);

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { toolchainPaths } from '../toolchain/versions.mjs';
 import { AccessService } from './auth/access-service.js';
 import { ApiKeys } from './auth/api-keys.js';
+import { AuditAnchors } from './auth/audit-anchors.js';
 import { AuditTrail } from './auth/audit-trail.js';
 import { Authenticator } from './auth/authenticator.js';
 import { Governance } from './auth/governance.js';
@@ -16,6 +17,7 @@ import { SecretBox } from './auth/secret-box.js';
 import { Sessions } from './auth/sessions.js';
 import { Totp } from './auth/totp.js';
 import type { Config } from './config.js';
+import { backendForEngine } from './engine/backend-credentials.js';
 import { pulumiEnv } from './engine/pulumi-env.js';
 import { PulumiEngine } from './engine/pulumi-engine.js';
 import type { Engine } from './engine/types.js';
@@ -47,12 +49,16 @@ import { TotpRepository } from './store/totp-repository.js';
 /** Wakes event streams on every replica when a batch of an operation's events lands. */
 const EVENTS_CHANNEL = 'stackpilot_events';
 
+/** How often the audit trail's head is written outside its database. */
+const AUDIT_ANCHOR_MS = 60_000;
+
 /** Start-up failed for a reason the operator can fix; its message says how, in one line. */
 export class StartupError extends Error {}
 
 export interface Service {
   app: FastifyInstance;
   access: AccessService;
+  audit: AuditTrail;
   engine: Engine;
   database: OpenDatabase;
   queue: OperationQueue;
@@ -75,6 +81,8 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   const eventLog = new EventLog(db);
 
   const toolchain = toolchainPaths({ STACKPILOT_CACHE_DIR: config.cacheDir, ...(config.toolchainDir ? { STACKPILOT_TOOLCHAIN_DIR: config.toolchainDir } : {}) });
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const backend = backendForEngine(config.stateBackendUrl, config.dataDir);
   const engine = new PulumiEngine({
     projectDir: config.projectDir,
     workspaceRoot: join(config.dataDir, 'workspaces'),
@@ -82,11 +90,11 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     backendUrl: config.stateBackendUrl,
     salts: new StackRepository(db),
     env: pulumiEnv({
-      backendUrl: config.stateBackendUrl,
+      backendUrl: backend.url,
       passphraseFile: config.secretsPassphraseFile,
       toolchain,
       path: config.path,
-      extra: config.kubeconfig ? { KUBECONFIG: config.kubeconfig } : {},
+      extra: { ...backend.env, ...(config.kubeconfig ? { KUBECONFIG: config.kubeconfig } : {}) },
     }),
   });
   await prepareBackend(config.stateBackendUrl);
@@ -97,16 +105,17 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   });
   logger.info({ environments: catalog.names, pulumi: engine.version, database: dialect }, 'engine ready');
 
-  const audit = new AuditTrail(new AuditRepository(db, dialect));
+  const audit = new AuditTrail(new AuditRepository(db, dialect), config.secretsPassphrase, new AuditAnchors(join(config.dataDir, 'audit-anchors.jsonl'), logger));
   const governance = new Governance(db, audit);
   const keys = new ApiKeys(new ApiKeyRepository(db));
   const sessions = new Sessions(new SessionRepository(db), { lifetimeSeconds: config.sessionLifetimeSeconds, idleSeconds: config.sessionIdleSeconds });
-  const oidc = new OidcVerifier(config.oidcIssuers);
-  const authenticator = new Authenticator(keys, sessions, oidc,
-    new Lockout(new AuthFailureRepository(db), { maxFailures: config.lockoutMaxFailures, windowSeconds: config.lockoutWindowSeconds }));
-  const access = new AccessService(governance, keys, new Totp(new TotpRepository(db), new SecretBox(config.secretsPassphrase)), sessions, oidc, {
+  const oidc = new OidcVerifier(config.oidcIssuers, config.oidcMaxTokenAgeSeconds);
+  const lockout = new Lockout(new AuthFailureRepository(db), { maxFailures: config.lockoutMaxFailures, windowSeconds: config.lockoutWindowSeconds });
+  const authenticator = new Authenticator(keys, sessions, oidc, lockout);
+  const access = new AccessService(governance, keys, new Totp(new TotpRepository(db), new SecretBox(config.secretsPassphrase)), sessions, oidc, lockout, {
     session: { lifetimeSeconds: config.sessionLifetimeSeconds, idleSeconds: config.sessionIdleSeconds },
     bootstrapAdminKey: config.bootstrapAdminKey,
+    environments: catalog.names,
   });
   await access.bootstrap();
   await access.requireSomeCredential().catch((error: Error) =>
@@ -126,7 +135,10 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   const queue = new OperationQueue(owner, leases, runner, recovery, signals, logger.child({ component: 'queue' }), {
     environments: catalog.names, maxParallel: config.maxParallelOperations, leaseMs, pollMs: config.pollMilliseconds,
   });
-  const operations = new OperationService(governance, operationRows, eventLog, catalog, signals, { pollMs: config.pollMilliseconds, onEnqueued: () => queue.kick() });
+  const operations = new OperationService(governance, operationRows, eventLog, catalog, signals, {
+    pollMs: config.pollMilliseconds, onEnqueued: () => queue.kick(),
+    maxStreamsPerPrincipal: config.maxStreamsPerPrincipal, revalidateMs: config.streamRecheckSeconds * 1000,
+  });
 
   // What other replicas do reaches this one through the outbox: waiters wake, the queue looks for work.
   const feed = new OutboxFeed(outbox, logger.child({ component: 'outbox' }), config.pollMilliseconds);
@@ -151,14 +163,21 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     environments: new EnvironmentStatusView(catalog, operationRows, engine, governance),
     operations, access, authenticator, audit, readiness,
     rateLimit: { max: config.rateLimitPerMinute, maxPerSource: config.rateLimitPerSourcePerMinute, windowSeconds: 60, store: dialect === 'postgres' ? databaseRateLimitStore(db) : undefined },
-  }, logger, { tls: config.tlsCert && config.tlsKey ? { cert: config.tlsCert, key: config.tlsKey } : undefined });
+  }, logger, {
+    tls: config.tlsCert && config.tlsKey ? { cert: config.tlsCert, key: config.tlsKey } : undefined,
+    timeouts: { requestMs: config.requestTimeoutSeconds * 1000, headersMs: Math.min(config.headersTimeoutSeconds, config.requestTimeoutSeconds) * 1000 },
+  });
   queue.start();
   dispatcher.start();
   readiness.start();
+  const anchoring = setInterval(() => void audit.anchor().catch((error) => logger.warn({ err: error }, 'could not anchor the audit trail')), AUDIT_ANCHOR_MS);
+  anchoring.unref();
 
   let stopping: Promise<void> | undefined;
   const stop = (graceMs = config.shutdownGraceSeconds * 1000) => (stopping ??= (async () => {
     await queue.drain(graceMs);
+    clearInterval(anchoring);
+    await audit.anchor().catch(() => undefined);
     await dispatcher.stop();
     feed.stop();
     readiness.stop();
@@ -167,7 +186,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     await database.close();
   })());
   return {
-    app, access, engine, database, queue, operations, dispatcher, stop,
+    app, access, audit, engine, database, queue, operations, dispatcher, stop,
     repositories: { operations: operationRows, leases, eventLog, outbox },
   };
 }

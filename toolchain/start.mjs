@@ -4,8 +4,12 @@
 // cached), then the server on the runtime Node, and stays its parent only to pass stop
 // requests on: every SIGTERM or SIGINT it gets, and its own parent's disappearance (npm exits
 // on SIGTERM without passing it on), become a SIGTERM to the server, which drains and exits;
-// then this exits as the server did.
+// then this exits as the server did. Secrets given to it as variables reach the server as
+// files (NAME_FILE, removed once read), never in the server's environment; give them as files
+// to `npm start` too, or npm and this launcher keep them in theirs (README, Access control).
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { nodeEnv, nodeRuntime } from './node.mjs';
 import { toolchainDir } from './versions.mjs';
@@ -22,6 +26,18 @@ lastLine('setup.mjs');
 const runtime = nodeRuntime();
 const env = nodeEnv(runtime);
 if (!env.STACKPILOT_KUBECONFIG) env.STACKPILOT_KUBECONFIG = lastLine('cluster.mjs', ['up']).replace(/^KUBECONFIG=/, '');
+
+const SECRET_VARIABLES = ['DATABASE_URL', 'STACKPILOT_SECRETS_PASSPHRASE', 'STACKPILOT_STATE_BACKEND', 'STACKPILOT_BOOTSTRAP_ADMIN_KEY'];
+const given = SECRET_VARIABLES.filter((name) => env[name] !== undefined);
+if (given.length) {
+  const handoff = mkdtempSync(join(tmpdir(), 'stackpilot-handoff-'));
+  env.STACKPILOT_SECRET_HANDOFF = handoff;
+  for (const name of given) {
+    writeFileSync(join(handoff, name), env[name], { mode: 0o600 });
+    env[`${name}_FILE`] = join(handoff, name);
+    delete env[name];
+  }
+}
 
 const server = spawn(runtime.node, ['--import', 'tsx', join(repoDir, 'src', 'server.ts')], { cwd: repoDir, env, stdio: 'inherit' });
 const stop = () => {

@@ -12,6 +12,8 @@ export interface Actor {
   credentialId: string | null;
   /** The API key behind a key or session credential. */
   keyId?: string;
+  /** The TOTP enrolment the key's sessions are opened with (see ApiKeys.create). */
+  factor?: string;
   sessionId?: string;
   grants: readonly Grant[];
   /** True for sessions opened with a TOTP code, and for the service's own workers. */

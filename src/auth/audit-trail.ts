@@ -1,42 +1,88 @@
-// The audit trail: append-only, one record per mutation and per refusal. Each record carries
-// the hash of the one before it, so editing or deleting history breaks the chain, and verify()
-// finds where.
-import { createHash } from 'node:crypto';
+// The audit trail: append-only, one record per mutation and per refusal. Each record carries a
+// MAC of itself and of the record before it, keyed with a secret that is not in the database
+// (derived from the secrets passphrase), so a record cannot be edited, nor the chain rebuilt
+// after an edit or a deletion, without that secret. The newest record's position and MAC are
+// written out of the database every minute (the anchors file and the service log), so removing
+// the newest records is seen too. verify() walks the chain and checks it against the anchors.
+// Records written before MACs (version 1, plain SHA-256) are checked as such, and only before
+// the first MAC'd one.
+import { createHash, createHmac, hkdfSync } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { AuditEntry, AuditFilter, AuditRecord, AuditRepository } from '../store/audit-repository.js';
+import type { AuditChain, AuditEntry, AuditFilter, AuditRecord, AuditRepository } from '../store/audit-repository.js';
 import type { Page } from '../store/rows.js';
 import type { Database } from '../store/schema.js';
+import type { AuditAnchors } from './audit-anchors.js';
 
 export type { AuditEntry, AuditFilter, AuditRecord };
 
 const GENESIS = '0'.repeat(64);
 
-function hashOf(prev: string, at: number, entry: AuditEntry): string {
-  const canonical = JSON.stringify([prev, at, entry.principal, entry.credentialId, entry.source, entry.action, entry.target, entry.result, entry.reason, entry.status]);
-  return createHash('sha256').update(canonical).digest('hex');
+export interface Verification {
+  valid: boolean;
+  records: number;
+  /** The first record whose MAC or link does not hold. */
+  brokenAt: number | null;
+  /** The newest position an anchor outside the database vouches for. */
+  anchoredThrough: number | null;
+  /** Records the anchors vouch for are missing: the newest ones were removed. */
+  truncated: boolean;
+}
+
+function canonical(prev: string, at: number, entry: AuditEntry, version: number): string {
+  const fields = [prev, at, entry.principal, entry.credentialId, entry.source, entry.action, entry.target, entry.result, entry.reason, entry.status];
+  return JSON.stringify(version === 1 ? fields : [...fields, entry.environment ?? null, entry.repeats ?? 1]);
 }
 
 export class AuditTrail {
-  constructor(private readonly records: AuditRepository) {}
+  private readonly chain: AuditChain;
+
+  constructor(private readonly records: AuditRepository, secret: string, private readonly anchors: AuditAnchors) {
+    const key = Buffer.from(hkdfSync('sha256', secret, 'stackpilot', 'audit chain v2', 32));
+    this.chain = { genesis: GENESIS, version: 2, hash: (prev, at, entry) => createHmac('sha256', key).update(canonical(prev, at, entry, 2)).digest('hex') };
+  }
 
   /** Appends a record; inside `tx` it commits, or rolls back, with the change it records. */
   append(entry: AuditEntry, tx?: Kysely<Database>, now = Date.now()): Promise<void> {
-    return this.records.append(entry, now, hashOf, GENESIS, tx);
+    return this.records.append(entry, now, this.chain, tx);
   }
 
-  list(filter: AuditFilter, limit: number, cursor?: string): Promise<Page<Omit<AuditRecord, 'prevHash'>>> {
-    return this.records.list(filter, limit, cursor).then((page) => ({ ...page, items: page.items.map(({ prevHash: _, ...record }) => record) }));
+  async list(filter: AuditFilter, limit: number, cursor?: string): Promise<Page<Omit<AuditRecord, 'prevHash' | 'atMs' | 'chainVersion'>>> {
+    const page = await this.records.list(filter, limit, cursor);
+    return { ...page, items: page.items.map(({ prevHash: _p, atMs: _a, chainVersion: _c, ...record }) => record) };
   }
 
-  /** Walks the whole chain; the first record whose hash or link does not hold is where it broke. */
-  async verify(): Promise<{ valid: boolean; records: number; brokenAt: number | null }> {
+  /** Writes the newest record's position and MAC outside the database. */
+  async anchor(): Promise<void> {
+    const head = await this.records.head();
+    if (head) this.anchors.write(head);
+  }
+
+  async verify(): Promise<Verification> {
+    const anchors = this.anchors.read();
     let prev = GENESIS;
     let records = 0;
+    let macSeen = false;
+    let last = 0;
+    const anchorAt = new Map(anchors.map((a) => [a.seq, a.hash]));
     for await (const record of this.records.walk()) {
-      if (record.prevHash !== prev || record.hash !== hashOf(prev, record.atMs, record)) return { valid: false, records, brokenAt: record.seq };
+      const expected = record.chainVersion === 1 && !macSeen
+        ? createHash('sha256').update(canonical(prev, record.atMs, record, 1)).digest('hex')
+        : this.chain.hash(prev, record.atMs, record);
+      macSeen ||= record.chainVersion !== 1;
+      const anchored = anchorAt.get(record.seq);
+      if (record.prevHash !== prev || record.hash !== expected || (anchored !== undefined && anchored !== record.hash)) {
+        return { valid: false, records, brokenAt: record.seq, anchoredThrough: newest(anchors), truncated: false };
+      }
       prev = record.hash;
       records++;
+      last = record.seq;
     }
-    return { valid: true, records, brokenAt: null };
+    const anchoredThrough = newest(anchors);
+    const truncated = anchoredThrough !== null && anchoredThrough > last;
+    return { valid: !truncated, records, brokenAt: null, anchoredThrough, truncated };
   }
+}
+
+function newest(anchors: ReadonlyArray<{ seq: number }>): number | null {
+  return anchors.length ? Math.max(...anchors.map((a) => a.seq)) : null;
 }

@@ -1,10 +1,10 @@
 // Turns an Authorization header into an Actor: an API key (sp_...), a session opened with a
 // second factor (sps_...), or an OIDC JWT from a trusted issuer. Failures count toward the
 // source's lockout.
-import { TooManyRequestsError, UnauthorizedError } from '../errors.js';
+import { UnauthorizedError } from '../errors.js';
 import type { Actor } from './actor.js';
 import { KEY_PATTERN, type ApiKeys } from './api-keys.js';
-import type { Lockout } from './lockout.js';
+import { bySource, type Lockout } from './lockout.js';
 import { JWT_PATTERN, type OidcVerifier } from './oidc.js';
 import { SESSION_PATTERN, type Sessions } from './sessions.js';
 
@@ -17,14 +17,18 @@ export class Authenticator {
   ) {}
 
   async authenticate(authorization: string | undefined, source: string): Promise<Actor> {
-    const wait = await this.lockout.retryAfter(source);
-    if (wait > 0) throw new TooManyRequestsError('locked_out', 'too many failed authentications from this address', wait);
+    await this.lockout.check([bySource(source)]);
     try {
       return { ...(await this.credential(authorization)), source };
     } catch (error) {
-      await this.lockout.recordFailure(source);
+      await this.lockout.recordFailure([bySource(source)]);
       throw error;
     }
+  }
+
+  /** Whether the credential is still valid, without counting a failure toward a lockout (a long stream's re-check). */
+  stillValid(authorization: string | undefined): Promise<boolean> {
+    return this.credential(authorization).then(() => true, () => false);
   }
 
   private async credential(authorization: string | undefined): Promise<Omit<Actor, 'source'>> {
@@ -36,13 +40,16 @@ export class Authenticator {
     if (token.startsWith('sps_')) {
       if (!SESSION_PATTERN.test(token)) throw new UnauthorizedError('credential_malformed', 'malformed session token');
       const session = await this.sessions.authenticate(token);
-      const key = await this.keys.get(session.keyId);
-      if (!key || key.revokedAt) throw new UnauthorizedError('credential_revoked', 'the API key behind this session was revoked');
-      return { principal: session.principal, kind: 'session', credentialId: session.id, keyId: key.id, sessionId: session.id, grants: key.grants, secondFactor: true };
+      // A session ends when its key stops being valid, for any reason.
+      const key = await this.keys.forSession(session.keyId);
+      return {
+        principal: session.principal, kind: 'session', credentialId: session.id, keyId: key.id, sessionId: session.id,
+        factor: key.secondFactor, grants: key.grants, secondFactor: true,
+      };
     }
     if (token.startsWith('sp_') || KEY_PATTERN.test(token)) {
       const key = await this.keys.authenticate(token);
-      return { principal: key.principal, kind: 'key', credentialId: key.id, keyId: key.id, grants: key.grants, secondFactor: false };
+      return { principal: key.principal, kind: 'key', credentialId: key.id, keyId: key.id, factor: key.secondFactor, grants: key.grants, secondFactor: false };
     }
     if (JWT_PATTERN.test(token) && this.oidc.configured) {
       const identity = await this.oidc.verify(token);

@@ -55,7 +55,7 @@ export class Governance {
   }
 
   /** Records a refusal the caller decided on; returns it to throw. */
-  async refuse(actor: Actor, action: Pick<Action, 'name' | 'target'>, error: DomainError): Promise<DomainError> {
+  async refuse(actor: Actor, action: Pick<Action, 'name' | 'target' | 'environment'>, error: DomainError): Promise<DomainError> {
     await this.record(actor, action, 'refused', error);
     return error;
   }
@@ -79,15 +79,18 @@ export class Governance {
   }
 
   /** Records what the service did on its own (recovery, schedules), in the caller's transaction if given. */
-  recordSystem(actor: Actor, action: Pick<Action, 'name' | 'target'>, tx?: Kysely<Database>): Promise<void> {
+  recordSystem(actor: Actor, action: Pick<Action, 'name' | 'target' | 'environment'>, tx?: Kysely<Database>): Promise<void> {
     return this.audit.append(entry(actor, action, 'allowed', null), tx);
   }
 
-  private record(actor: Actor, action: Pick<Action, 'name' | 'target'>, result: 'refused' | 'failed', error: DomainError): Promise<void> {
+  private record(actor: Actor, action: Pick<Action, 'name' | 'target' | 'environment'>, result: 'refused' | 'failed', error: DomainError): Promise<void> {
     return this.audit.append({ ...entry(actor, action, result, error.code), status: error.status });
   }
 }
 
-function entry(actor: Actor, action: Pick<Action, 'name' | 'target'>, result: 'allowed' | 'refused' | 'failed', reason: string | null) {
-  return { principal: actor.principal, credentialId: actor.credentialId, source: actor.source, action: action.name, target: action.target, result, reason, status: null };
+function entry(actor: Actor, action: Pick<Action, 'name' | 'target' | 'environment'>, result: 'allowed' | 'refused' | 'failed', reason: string | null) {
+  return {
+    principal: actor.principal, credentialId: actor.credentialId, source: actor.source, action: action.name, target: action.target,
+    result, reason, status: null, environment: action.environment ?? null,
+  };
 }

@@ -1,6 +1,8 @@
 // Short-lived tokens from CI: OIDC JWTs from configured issuers (GitHub Actions and the like),
 // verified with jose against the issuer's JWKS (signature, issuer, audience, expiry), then
-// mapped to grants by rules on their claims. No rule matched: no access.
+// mapped to grants by rules on their claims. No rule matched: no access. A token must say when
+// it was issued and when it expires, may live at most the configured maximum age, and may not
+// be issued in the future beyond a small clock skew.
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { ForbiddenError, UnauthorizedError } from '../errors.js';
 import type { Grant } from './roles.js';
@@ -26,10 +28,13 @@ export interface OidcIdentity {
 
 export const JWT_PATTERN = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
+/** Clocks of issuer and service may disagree by this much. */
+const CLOCK_SKEW_SECONDS = 60;
+
 export class OidcVerifier {
   private readonly keys = new Map<string, JWTVerifyGetKey>();
 
-  constructor(private readonly issuers: readonly OidcIssuer[]) {
+  constructor(private readonly issuers: readonly OidcIssuer[], private readonly maxTokenAgeSeconds = 3600) {
     for (const issuer of issuers) this.keys.set(issuer.issuer, createRemoteJWKSet(new URL(issuer.jwksUri)));
   }
 
@@ -45,12 +50,17 @@ export class OidcVerifier {
     try {
       ({ payload } = await jwtVerify(token, this.keys.get(issuer.issuer)!, {
         issuer: issuer.issuer, audience: issuer.audience, algorithms: ['RS256', 'ES256', 'PS256', 'EdDSA'],
+        requiredClaims: ['exp', 'iat'], maxTokenAge: this.maxTokenAgeSeconds, clockTolerance: CLOCK_SKEW_SECONDS,
       }));
     } catch (error) {
       const code = (error as { code?: string }).code;
       if (code === 'ERR_JWT_EXPIRED') throw new UnauthorizedError('token_expired', 'the token has expired');
-      if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED') throw new UnauthorizedError('token_claim_invalid', `the token's ${(error as { claim?: string }).claim ?? 'claims'} do not match this service`);
+      if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED') throw new UnauthorizedError('token_claim_invalid', `the token's ${(error as { claim?: string }).claim ?? ''} claim is missing or not acceptable here`);
       throw new UnauthorizedError('token_invalid', 'the token signature could not be verified');
+    }
+    // A token issued to live longer than the maximum age is refused, however it was signed.
+    if (Number(payload.exp) - Number(payload.iat) > this.maxTokenAgeSeconds + CLOCK_SKEW_SECONDS) {
+      throw new UnauthorizedError('token_lifetime_too_long', `the token lives longer than ${this.maxTokenAgeSeconds} s`);
     }
     const grants = issuer.rules.filter((rule) => matches(rule.claims, payload)).flatMap((rule) => rule.grants);
     const subject = String(payload.sub ?? 'unknown');

@@ -5,6 +5,7 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import '../routes/request-actor.js';
+import { RefusalFolding } from './refusal-folding.js';
 import type { AccessService } from '../auth/access-service.js';
 import type { AuditTrail } from '../auth/audit-trail.js';
 import type { Authenticator } from '../auth/authenticator.js';
@@ -35,6 +36,9 @@ export async function registerAccess(app: FastifyInstance, deps: {
 }): Promise<void> {
   app.decorateRequest('actor', undefined);
   app.decorateRequest('attempt', undefined);
+  app.decorateRequest('stillAuthenticated', function (this: FastifyRequest) {
+    return deps.authenticator.stillValid(this.headers.authorization);
+  });
   await app.register(rateLimit, { global: false, ...(deps.rateLimit.store ? { store: deps.rateLimit.store as never } : {}) });
   const limiter = (max: number, key: (request: FastifyRequest) => string) => app.createRateLimit({
     max, timeWindow: deps.rateLimit.windowSeconds * 1000, keyGenerator: key,
@@ -67,15 +71,21 @@ export async function registerAccess(app: FastifyInstance, deps: {
     }
   });
 
-  // A refusal at the door is on record before the answer leaves.
-  const refusedAtDoor = (request: FastifyRequest, error: DomainError) => deps.audit.append({
-    principal: request.actor?.principal ?? request.attempt?.principal ?? 'anonymous',
-    credentialId: request.actor?.credentialId ?? request.attempt?.credentialId ?? null,
-    source: request.ip,
-    action: String((request.routeOptions.schema as { operationId?: string } | undefined)?.operationId ?? `${request.method} ${request.routeOptions.url}`),
-    target: (request.url.split('?')[0] ?? '').slice(0, AUDITED_TARGET_LENGTH),
-    result: 'refused',
-    reason: error.code,
-    status: error.status,
-  });
+  // A refusal at the door is on record before the answer leaves; an anonymous source's are folded.
+  const folding = new RefusalFolding((entry) => deps.audit.append(entry));
+  app.addHook('onClose', () => folding.flush());
+  const refusedAtDoor = (request: FastifyRequest, error: DomainError) => {
+    const principal = request.actor?.principal ?? request.attempt?.principal;
+    const entry = {
+      principal: principal ?? 'anonymous',
+      credentialId: request.actor?.credentialId ?? request.attempt?.credentialId ?? null,
+      source: request.ip,
+      action: String((request.routeOptions.schema as { operationId?: string } | undefined)?.operationId ?? `${request.method} ${request.routeOptions.url}`),
+      target: (request.url.split('?')[0] ?? '').slice(0, AUDITED_TARGET_LENGTH),
+      result: 'refused' as const,
+      reason: error.code,
+      status: error.status,
+    };
+    return principal ? deps.audit.append(entry) : folding.record(entry);
+  };
 }

@@ -39,17 +39,26 @@ export interface AppServices {
 export interface AppOptions {
   /** PEM files: with them the app serves HTTPS only. */
   tls?: { cert: string; key: string };
+  timeouts: { requestMs: number; headersMs: number };
 }
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
 const HSTS = 'max-age=31536000; includeSubDomains';
 
-export async function buildApp(services: AppServices, logger: Logger, options: AppOptions = {}): Promise<FastifyInstance> {
+export async function buildApp(services: AppServices, logger: Logger, options: AppOptions = { timeouts: { requestMs: 30_000, headersMs: 10_000 } }): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    // A caller's X-Request-Id is kept only when it is a short, safe id; otherwise one is made.
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    // A client sending its request slowly cannot hold a socket: the whole request must arrive in time.
+    requestTimeout: options.timeouts.requestMs,
     ...(options.tls ? { https: { cert: readFileSync(options.tls.cert), key: readFileSync(options.tls.key) } } : {}),
     ajv: {
       // Unknown properties are rejected, never silently dropped.
@@ -58,6 +67,7 @@ export async function buildApp(services: AppServices, logger: Logger, options: A
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  app.server.headersTimeout = options.timeouts.headersMs;
   // Only JSON bodies: anything else is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');
   if (options.tls) app.addHook('onSend', async (_request, reply, payload) => (reply.header('strict-transport-security', HSTS), payload));

@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely';
 import type { Actor } from '../auth/actor.js';
 import type { Action, Governance } from '../auth/governance.js';
 import type { EnvironmentCatalog } from '../environments/environment-catalog.js';
-import { ConflictError, NotFoundError } from '../errors.js';
+import { ConflictError, NotFoundError, TooManyRequestsError } from '../errors.js';
 import type { EventLog } from '../store/event-log.js';
 import { isUniqueViolation, type NewOperation, type OperationRepository } from '../store/operation-repository.js';
 import type { Page } from '../store/rows.js';
@@ -25,12 +25,17 @@ export interface OperationRequest {
 
 export interface OperationServiceOptions {
   pollMs: number;
+  /** Event streams one principal may hold open at once (in this process). */
+  maxStreamsPerPrincipal: number;
+  /** How often an open stream checks that its credential is still valid. */
+  revalidateMs: number;
   /** Wakes the local queue after an enqueue (other replicas hear of it through the outbox). */
   onEnqueued(): void;
 }
 
 export class OperationService {
   private readonly finished = new FinishedOperationCache();
+  private readonly streams = new Map<string, number>();
 
   constructor(
     private readonly governance: Governance,
@@ -128,17 +133,43 @@ export class OperationService {
     }
   }
 
-  /** Checks the actor may follow the operation's events (call before a stream starts). */
-  async openEvents(actor: Actor, id: string): Promise<Operation> {
-    return this.visible(actor, id, 'streamOperationEvents');
+  /**
+   * Opens a stream of the operation's events after `afterSequence`, live: stored ones first,
+   * then new ones as they land, ending with the `result` event. Reconnecting with the last
+   * sequence seen gives the rest with no gap and no duplicate, whichever process runs the
+   * operation; a finished operation's stream resumed at or past its end ends at once. A
+   * principal holds a bounded number of streams at once (429 past it), and a stream ends when
+   * `stillValid` says its credential no longer is (checked every revalidateMs).
+   */
+  async openEvents(actor: Actor, id: string, afterSequence: number, signal: AbortSignal, stillValid: () => Promise<boolean>): Promise<AsyncGenerator<OperationEvent>> {
+    await this.visible(actor, id, 'streamOperationEvents');
+    const open = this.streams.get(actor.principal) ?? 0;
+    if (open >= this.options.maxStreamsPerPrincipal) {
+      throw new TooManyRequestsError('too_many_streams', `${actor.principal} already follows ${open} event streams: close one first`, 1);
+    }
+    this.streams.set(actor.principal, open + 1);
+    const release = () => {
+      const left = (this.streams.get(actor.principal) ?? 1) - 1;
+      if (left > 0) this.streams.set(actor.principal, left);
+      else this.streams.delete(actor.principal);
+    };
+    const ended = new AbortController();
+    signal.addEventListener('abort', () => ended.abort(), { once: true });
+    const check = setInterval(() => {
+      void stillValid().then((valid) => valid || ended.abort(), () => ended.abort());
+    }, this.options.revalidateMs);
+    const stream = this.events(id, afterSequence, ended.signal);
+    return (async function* () {
+      try {
+        yield* stream;
+      } finally {
+        clearInterval(check);
+        release();
+      }
+    })();
   }
 
-  /**
-   * The operation's events after `afterSequence`, live: stored ones first, then new ones as
-   * they land, ending with the `result` event. Reconnecting with the last sequence seen gives
-   * the rest with no gap and no duplicate, whichever process runs the operation.
-   */
-  async *events(id: string, afterSequence: number, signal: AbortSignal): AsyncGenerator<OperationEvent> {
+  private async *events(id: string, afterSequence: number, signal: AbortSignal): AsyncGenerator<OperationEvent> {
     let after = afterSequence;
     while (!signal.aborted) {
       const batch = await this.eventLog.events(id, after);
@@ -147,7 +178,10 @@ export class OperationService {
         after = event.sequence;
         if (event.type === RESULT_EVENT) return;
       }
-      if (!batch.length) await this.signals.wait(id, this.options.pollMs, signal);
+      if (batch.length) continue;
+      // Nothing after this point, and the operation has finished: nothing more will come.
+      if (isFinished((await this.operations.get(id))!.status) && !(await this.eventLog.events(id, after, 1)).length) return;
+      await this.signals.wait(id, this.options.pollMs, signal);
     }
   }
 

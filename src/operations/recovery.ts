@@ -69,7 +69,7 @@ export class Recovery {
       void this.leases.renew(expired.id, this.options.owner, this.options.leaseMs).catch((error) => log.warn({ err: error }, 'could not renew the recovery lease'));
     }, Math.max(250, Math.floor(this.options.leaseMs / 3)));
     try {
-      await this.governance.recordSystem(RECOVERY, { name: 'recoverOperation', target: `operation:${expired.id}` });
+      await this.governance.recordSystem(RECOVERY, { name: 'recoverOperation', target: `operation:${expired.id}`, environment: expired.environment });
       const engineAt = await this.operations.engineOf(expired.id);
       const host = engineAt?.host ?? hostname();
       if (host === hostname()) {

@@ -16,7 +16,7 @@ export const keyRoutes: FastifyPluginAsyncTypebox<{ access: AccessService }> = a
     schema: {
       operationId: 'createKey', tags: ['access'], summary: 'Create an API key (its value is shown once)', security: SESSION_ONLY,
       body: Type.Object({
-        name: Type.String({ minLength: 1, maxLength: 100 }),
+        name: Type.String({ minLength: 1, maxLength: 100, pattern: '^[^\\u0000-\\u001f\\u007f]+$' }),
         principal: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9._@:-]+$', description: 'Who acts with it, as the audit trail names them' }),
         grants: Type.Array(Grant, { minItems: 1, maxItems: 32 }),
         expiresInDays: Type.Integer({ minimum: 1, maximum: MAX_KEY_DAYS, default: 90 }),

@@ -109,10 +109,10 @@ export const operationRoutes: FastifyPluginAsyncTypebox<{ operations: OperationS
   }, async (request, reply) => {
     const lastEventId = request.headers['last-event-id'];
     const after = lastEventId !== undefined ? Number(lastEventId) : request.query.after ?? 0;
-    await operations.openEvents(actorOf(request), request.params.id); // a 404 before the stream starts
     const closed = new AbortController();
+    // Refusals (404, 429) come before the stream starts.
+    const stream = await operations.openEvents(actorOf(request), request.params.id, after, closed.signal, () => request.stillAuthenticated());
     reply.sse.onClose(() => closed.abort());
-    const stream = operations.events(request.params.id, after, closed.signal);
     await reply.sse.send((async function* () {
       for await (const event of stream) yield { id: String(event.sequence), event: event.type, data: event.payload };
     })());

@@ -8,6 +8,8 @@ declare module 'fastify' {
     actor?: Actor;
     /** A known credential that was refused (expired, revoked...): whom the audit names. */
     attempt?: { principal: string; credentialId: string };
+    /** Authenticates the request's credential again: false once it is no longer valid (for long-lived streams). */
+    stillAuthenticated(): Promise<boolean>;
   }
   interface FastifyContextConfig {
     /** Served without a credential: health, readiness, the spec and its UI. */

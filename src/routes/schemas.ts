@@ -16,6 +16,10 @@ export const Problem = Type.Object({
   field: Type.Optional(Type.String({ description: 'For invalid input: the offending field' })),
 }, { $id: 'Problem', additionalProperties: true, description: 'An RFC 9457 problem (application/problem+json)' });
 
+/** Text a person wrote: bounded, and free of control characters (a NUL would fail the CLI's spawn, and PostgreSQL's insert). */
+export const PrintableText = (maxLength: number, description?: string) =>
+  Type.String({ maxLength, pattern: '^[^\\u0000-\\u001f\\u007f]*$', ...(description ? { description } : {}) });
+
 export const EnvironmentName = Type.String({ pattern: ENVIRONMENT_NAME_PATTERN, description: 'Environment (= stack) name' });
 export const OperationId = Type.String({ format: 'uuid', description: 'Operation id' });
 
@@ -52,7 +56,7 @@ export const Operation = Type.Object({
 export const OperationRequest = Type.Object({
   type: Type.Enum(OPERATION_TYPES, { description: 'preview, update, refresh or destroy' }),
   scope: Type.Optional(Type.Enum(SCOPES, { description: 'all (default), infrastructure or workloads' })),
-  message: Type.Optional(Type.String({ maxLength: 500, description: 'Recorded with the update in the stack history' })),
+  message: Type.Optional(PrintableText(500, 'Recorded with the update in the stack history; one line of printable text')),
   debug: Type.Optional(Type.Boolean({ description: "Keep the engine's debug diagnostics in this operation's events (left out by default)" })),
 }, { additionalProperties: false });
 export type OperationRequest = Static<typeof OperationRequest>;

@@ -1,5 +1,5 @@
 // API key rows: looked up by their public prefix, stored with the SHA-256 of the whole key.
-import type { Kysely, Selectable } from 'kysely';
+import type { Insertable, Kysely, Selectable } from 'kysely';
 import { isoTime } from './rows.js';
 import type { ApiKeysTable, Database } from './schema.js';
 import type { Grant } from '../auth/roles.js';
@@ -18,17 +18,22 @@ export interface ApiKey {
 }
 
 export type ApiKeyRow = Selectable<ApiKeysTable>;
+export type NewApiKeyRow = Insertable<ApiKeysTable>;
 
 export class ApiKeyRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async insert(row: ApiKeyRow, db: Kysely<Database> = this.db): Promise<void> {
+  async insert(row: NewApiKeyRow, db: Kysely<Database> = this.db): Promise<void> {
     await db.insertInto('api_keys').values(row).execute();
   }
 
   async get(id: string, db: Kysely<Database> = this.db): Promise<ApiKey | undefined> {
     const row = await db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
     return row && toKey(row);
+  }
+
+  row(id: string, db: Kysely<Database> = this.db): Promise<ApiKeyRow | undefined> {
+    return db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
   async byPrefix(prefix: string): Promise<ApiKeyRow | undefined> {
@@ -51,6 +56,13 @@ export class ApiKeyRepository {
 
   async markReplaced(id: string, replacedBy: string, graceUntil: number, db: Kysely<Database> = this.db): Promise<void> {
     await db.updateTable('api_keys').set({ replaced_by: replacedBy, grace_until: graceUntil }).where('id', '=', id).execute();
+  }
+
+  /** Revokes keys installed from the bootstrap variable other than the one with this prefix; returns their ids. */
+  async revokeBootstrapExcept(prefix: string, now: number): Promise<string[]> {
+    const rows = await this.db.updateTable('api_keys').set({ revoked_at: now })
+      .where('bootstrap', '=', 1).where('prefix', '!=', prefix).where('revoked_at', 'is', null).returning('id').execute();
+    return rows.map((r) => r.id);
   }
 
   /** False when the key does not exist or was already revoked. */

@@ -17,13 +17,21 @@ export interface AuditEntry {
   reason: string | null;
   /** The HTTP status, for refusals answered at the door (401, 429); null for the domain's records. */
   status: number | null;
+  /** The environment the action concerned, when it concerned one. */
+  environment?: string | null;
+  /** How many identical refusals this one record stands for (a flood from one source, folded). */
+  repeats?: number;
 }
 
 export interface AuditRecord extends AuditEntry {
+  environment: string | null;
+  repeats: number;
   seq: number;
   at: string;
+  atMs: number;
   prevHash: string;
   hash: string;
+  chainVersion: number;
 }
 
 export interface AuditFilter {
@@ -33,6 +41,15 @@ export interface AuditFilter {
   reason?: string;
   since?: string;
   until?: string;
+  /** Only records of these environments (undefined: every record). */
+  environments?: readonly string[];
+}
+
+/** How each record's hash is made from the one before it. */
+export interface AuditChain {
+  genesis: string;
+  version: number;
+  hash(prev: string, at: number, entry: AuditEntry): string;
 }
 
 const LOCK_ID = 74_657_201; // any constant: the advisory lock that orders audit appends
@@ -40,15 +57,17 @@ const LOCK_ID = 74_657_201; // any constant: the advisory lock that orders audit
 export class AuditRepository {
   constructor(private readonly db: Kysely<Database>, private readonly dialect: DialectName) {}
 
-  /** Appends one record whose hash `chain` computes from the previous one's, in `db` (a transaction, or a new one). */
-  async append(entry: AuditEntry, at: number, chain: (prev: string, at: number, entry: AuditEntry) => string, genesis: string, db?: Kysely<Database>): Promise<void> {
+  /** Appends one record chained to the newest, in `db` (a transaction, or a new one). */
+  async append(entry: AuditEntry, at: number, chain: AuditChain, db?: Kysely<Database>): Promise<void> {
     const write = async (tx: Kysely<Database>) => {
       if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${LOCK_ID})`.execute(tx);
       const last = await tx.selectFrom('audit_log').select('hash').orderBy('seq', 'desc').limit(1).executeTakeFirst();
-      const prev = last?.hash ?? genesis;
+      const prev = last?.hash ?? chain.genesis;
       await tx.insertInto('audit_log').values({
         at, principal: entry.principal, credential_id: entry.credentialId, source: entry.source, action: entry.action,
-        target: entry.target, result: entry.result, reason: entry.reason, status: entry.status, prev_hash: prev, hash: chain(prev, at, entry),
+        target: entry.target, result: entry.result, reason: entry.reason, status: entry.status,
+        environment: entry.environment ?? null, repeats: entry.repeats ?? 1, chain_version: chain.version,
+        prev_hash: prev, hash: chain.hash(prev, at, entry),
       }).execute();
     };
     if (db) await write(db);
@@ -63,18 +82,25 @@ export class AuditRepository {
     if (filter.reason) query = query.where('reason', '=', filter.reason);
     if (filter.since) query = query.where('at', '>=', Date.parse(filter.since));
     if (filter.until) query = query.where('at', '<', Date.parse(filter.until));
+    if (filter.environments) query = filter.environments.length ? query.where('environment', 'in', filter.environments) : query.where(sql<boolean>`1 = 0`);
     if (cursor !== undefined) query = query.where('seq', '<', decodeCursor(cursor));
     return keysetPage(await query.orderBy('seq', 'desc').limit(limit + 1).execute(), limit, toRecord);
   }
 
+  /** The newest record's position and hash. */
+  async head(): Promise<{ seq: number; hash: string } | undefined> {
+    const row = await this.db.selectFrom('audit_log').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+    return row && { seq: Number(row.seq), hash: row.hash };
+  }
+
   /** Every record in chain order, a batch at a time. */
-  async *walk(): AsyncGenerator<AuditRecord & { atMs: number }> {
+  async *walk(): AsyncGenerator<AuditRecord> {
     let after = 0;
     for (;;) {
       const rows = await this.db.selectFrom('audit_log').selectAll().where('seq', '>', after).orderBy('seq').limit(1000).execute();
       if (!rows.length) return;
       for (const row of rows) {
-        yield { ...toRecord(row), atMs: Number(row.at) };
+        yield toRecord(row);
         after = row.seq;
       }
     }
@@ -83,8 +109,9 @@ export class AuditRepository {
 
 function toRecord(row: Selectable<AuditLogTable>): AuditRecord {
   return {
-    seq: row.seq, at: isoTime(row.at)!, principal: row.principal, credentialId: row.credential_id,
+    seq: Number(row.seq), at: isoTime(row.at)!, atMs: Number(row.at), principal: row.principal, credentialId: row.credential_id,
     source: row.source, action: row.action, target: row.target, result: row.result as AuditRecord['result'], reason: row.reason,
-    status: row.status, prevHash: row.prev_hash, hash: row.hash,
+    status: row.status, environment: row.environment, repeats: Number(row.repeats), prevHash: row.prev_hash, hash: row.hash,
+    chainVersion: Number(row.chain_version),
   };
 }

@@ -182,5 +182,28 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
         }
       },
     },
+    '0004_security': {
+      async up(db: Kysely<any>) {
+        // The name a key's second factor is enrolled under: its principal's own when the
+        // principal made the key (or it was installed at start-up), one of the key's own when
+        // someone else made it, so a key never inherits a factor its creator could not use.
+        await db.schema.alterTable('api_keys').addColumn('second_factor', 'text').execute();
+        await sql`update api_keys set second_factor = principal`.execute(db);
+        // Keys installed from STACKPILOT_BOOTSTRAP_ADMIN_KEY: when the variable changes, the old one is revoked.
+        await db.schema.alterTable('api_keys').addColumn('bootstrap', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        await sql`update api_keys set bootstrap = 1 where name = 'bootstrap admin'`.execute(db);
+        // Audit records name the environment they concern (so an environment's admins read
+        // its records), count repeated refusals folded into one, and say how they are chained:
+        // 1 = SHA-256 (records written before this migration), 2 = HMAC with a key kept
+        // outside the database.
+        await db.schema.alterTable('audit_log').addColumn('environment', 'text').execute();
+        await db.schema.alterTable('audit_log').addColumn('repeats', 'integer', (c) => c.notNull().defaultTo(1)).execute();
+        await db.schema.alterTable('audit_log').addColumn('chain_version', 'integer', (c) => c.notNull().defaultTo(1)).execute();
+        // Failed authentications are counted per source and per principal.
+        await db.schema.alterTable('auth_failures').addColumn('subject', 'text').execute();
+        await sql`update auth_failures set subject = 'source:' || source`.execute(db);
+        await db.schema.createIndex('auth_failures_by_subject').on('auth_failures').columns(['subject', 'at']).execute();
+      },
+    },
   };
 }

@@ -58,6 +58,8 @@ export interface ApiKeysTable {
   revoked_at: number | null;
   replaced_by: string | null;
   grace_until: number | null;
+  second_factor: string | null;
+  bootstrap: Generated<number>;
 }
 
 export interface TotpEnrolmentsTable {
@@ -80,6 +82,8 @@ export interface SessionsTable {
 
 export interface AuthFailuresTable {
   source: string;
+  /** `source:<address>` or `principal:<name>`. */
+  subject: string | null;
   at: number;
 }
 
@@ -96,6 +100,9 @@ export interface AuditLogTable {
   status: number | null;
   prev_hash: string;
   hash: string;
+  environment: Generated<string | null>;
+  repeats: Generated<number>;
+  chain_version: Generated<number>;
 }
 
 export interface OutboxTable {

@@ -77,7 +77,7 @@ describe.each(DATABASES)('access control on %s', (database) => {
       expect(response.json().code).toBe(code);
       expect(response.headers['www-authenticate']).toContain('Bearer');
     }
-    expect((await refusalsFor('anonymous')).filter((r) => r.status === 401).length).toBeGreaterThanOrEqual(5);
+    // Each kind of anonymous refusal is on record (repeats of a kind are folded: see the security suite).
     expect([...(await reasonsFor('anonymous'))]).toEqual(expect.arrayContaining(['credential_missing', 'credential_malformed', 'credential_invalid']));
   });
 
@@ -226,7 +226,7 @@ describe.each(DATABASES)('access control on %s', (database) => {
       [token({}, { key: other }), 401, 'token_invalid'],
       [token({}, { audience: 'someone-else' }), 401, 'token_claim_invalid'],
       [token({}, { issuer: 'https://evil.example' }), 401, 'token_issuer_unknown'],
-      [token({}, { expires: Math.floor(Date.now() / 1000) - 60 as unknown as string }), 401, 'token_expired'],
+      [token({}, { expires: Math.floor(Date.now() / 1000) - 600 as unknown as string }), 401, 'token_expired'],
       [token({ ref: 'refs/heads/feature' }), 403, 'token_no_rule'],
     ];
     for (const [jwt, status, code] of cases) {
@@ -283,8 +283,9 @@ describe.each(DATABASES)('abuse limits on %s', (database) => {
     const locked = await service.app.inject({ url: '/v1/environments', headers: bearer(service.adminKey), remoteAddress: '10.9.9.9' });
     expect(locked.json()).toMatchObject({ status: 429, code: 'locked_out' });
     expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
+    // The source is anonymous: its first refusal of each kind is on record at once, the repeats folded into one record later.
     const trail = await service.database.db.selectFrom('audit_log').select(['source', 'reason']).where('source', '=', '10.9.9.9').orderBy('seq').execute();
-    expect(trail.map((r) => r.reason)).toEqual(['credential_invalid', 'credential_invalid', 'credential_invalid', 'locked_out']);
+    expect(trail.map((r) => r.reason)).toEqual(['credential_invalid', 'locked_out']);
   });
 });
 

@@ -1,7 +1,7 @@
 // A PostgreSQL server of the test's own, from Debian's binaries, in a temporary folder on a
 // free port: a test may restart or stop it without touching the machine's shared server.
 import { execFileSync } from 'node:child_process';
-import { chownSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +24,8 @@ function freePort(): Promise<number> {
   });
 }
 
-export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+/** With `password`, the superuser needs it (scram-sha-256) instead of being trusted. */
+export async function startPrivatePostgres(options: { password?: string } = {}): Promise<PrivatePostgres> {
   const version = readdirSync('/usr/lib/postgresql').sort().at(-1)!;
   const bin = join('/usr/lib/postgresql', version, 'bin');
   const owner = { uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })) };
@@ -33,12 +34,18 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const data = join(dir, 'data');
   const port = await freePort();
   const run = (tool: string, args: string[]) => execFileSync(join(bin, tool), args, { ...owner, cwd: dir, stdio: 'ignore' });
-  run('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
-  const start = () => run('pg_ctl', ['-D', data, '-o', options, '-w', '-l', join(dir, 'log'), 'start']);
+  if (options.password) {
+    writeFileSync(join(dir, 'pwfile'), options.password);
+    chownSync(join(dir, 'pwfile'), owner.uid, owner.gid);
+    run('initdb', ['-D', data, '-A', 'scram-sha-256', '-U', 'postgres', '--pwfile', join(dir, 'pwfile'), '--no-sync']);
+  } else {
+    run('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
+  }
+  const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
+  const start = () => run('pg_ctl', ['-D', data, '-o', serverOptions, '-w', '-l', join(dir, 'log'), 'start']);
   start();
   return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    url: options.password ? `postgres://postgres:${encodeURIComponent(options.password)}@127.0.0.1:${port}/postgres` : `postgres://postgres@127.0.0.1:${port}/postgres`,
     stop: () => run('pg_ctl', ['-D', data, '-w', '-m', 'fast', 'stop']),
     start,
     destroy: () => {

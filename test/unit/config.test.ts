@@ -58,6 +58,20 @@ describe('configuration', () => {
   });
 });
 
+describe('OIDC issuers', () => {
+  const issuer = (jwksUri: string, claims: Record<string, string> = { repository: 'toronto/agent' }) => JSON.stringify([{
+    issuer: 'https://ci.example', audience: 'stackpilot', jwksUri, rules: [{ claims, grants: [{ role: 'viewer', environments: '*' }] }],
+  }]);
+
+  it('refuses a plain-http key set off loopback, and a rule with no claims (it would match every token of its issuer)', () => {
+    expect(errorOf(() => loadConfig({ STACKPILOT_PROJECT_DIR: projectDir, STACKPILOT_OIDC_ISSUERS: issuer('http://keys.example/jwks') }))).toContain('STACKPILOT_OIDC_ISSUERS');
+    expect(errorOf(() => loadConfig({ STACKPILOT_PROJECT_DIR: projectDir, STACKPILOT_OIDC_ISSUERS: issuer('https://keys.example/jwks', {}) }))).toContain('STACKPILOT_OIDC_ISSUERS');
+    for (const uri of ['https://keys.example/jwks', 'http://127.0.0.1:8123/jwks', 'http://localhost/jwks']) {
+      expect(loadConfig({ STACKPILOT_PROJECT_DIR: projectDir, STACKPILOT_DATA_DIR: mkdtempSync(join(tmpdir(), 'stackpilot-data-')), STACKPILOT_OIDC_ISSUERS: issuer(uri) }).oidcIssuers).toHaveLength(1);
+    }
+  });
+});
+
 function errorOf(load: () => unknown): string {
   try {
     load();
