@@ -3,7 +3,7 @@
 // written for this run alone. Runs of different stacks never share a mutable file, and the
 // committed stack files are never written.
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 
 export interface ProjectSettings {
@@ -31,6 +31,17 @@ export function programFiles(programDir: string): string[] {
   return [...files].filter((file) => existsSync(join(programDir, file)));
 }
 
+/**
+ * The node_modules the program resolves its packages from, as Node would: its own, or the
+ * nearest one above it (the container image installs them once, beside the service).
+ */
+export function installedModules(programDir: string): string | undefined {
+  for (let dir = resolve(programDir); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'node_modules'))) return realpathSync(join(dir, 'node_modules'));
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
 export interface Workspace {
   dir: string;
   remove(): void;
@@ -47,8 +58,8 @@ export class Workspaces {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     for (const file of programFiles(programDir)) cpSync(join(programDir, file), join(dir, file), { recursive: true });
-    const modules = join(programDir, 'node_modules');
-    if (existsSync(modules)) symlinkSync(realpathSync(modules), join(dir, 'node_modules'));
+    const modules = installedModules(programDir);
+    if (modules) symlinkSync(modules, join(dir, 'node_modules'));
     const file = stackFile(dir, programDir, environment);
     mkdirSync(join(file, '..'), { recursive: true });
     writeFileSync(file, stringify({ encryptionsalt: encryptionSalt, config }));
