@@ -8,7 +8,7 @@
 // and runs again.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,6 +35,7 @@ describe.skipIf(!cli)(`the container image${reason ? ` (skipped: ${reason})` : '
   let kubeconfig: string;
   let database: TestDatabase | undefined;
   let secrets: string;
+  let stacks: string;
   const volume = `stackpilot-image-test-${suffix}`;
   const names: string[] = [];
   let url: string;
@@ -48,6 +49,8 @@ describe.skipIf(!cli)(`the container image${reason ? ` (skipped: ${reason})` : '
     const started = Date.now();
     await run('run', '--detach', '--name', name, '--network', 'host', '--read-only', '--tmpfs', '/tmp',
       '--volume', `${volume}:/data`, '--volume', `${secrets}:/run/secrets/stackpilot:ro`,
+      // The operator's own stack settings, mounted over the ones baked in.
+      '--volume', `${stacks}:/app/project/stacks:ro`,
       '--env', 'STACKPILOT_HOST=127.0.0.1', '--env', `STACKPILOT_PORT=${port}`,
       '--env', 'STACKPILOT_BOOTSTRAP_ADMIN_KEY_FILE=/run/secrets/stackpilot/bootstrap-admin-key',
       ...(database ? ['--env', 'DATABASE_URL_FILE=/run/secrets/stackpilot/database-url'] : []),
@@ -107,6 +110,15 @@ describe.skipIf(!cli)(`the container image${reason ? ` (skipped: ${reason})` : '
       chownSync(join(secrets, file), USER_ID, USER_ID);
     }
     chownSync(secrets, USER_ID, USER_ID);
+    // This cluster has simulated nodes only (the machine's one real node belongs to the shared
+    // cluster), so development's pods go where kwok marks them Ready.
+    stacks = mkdtempSync(join(tmpdir(), 'stackpilot-image-stacks-'));
+    cpSync(join(repoDir, 'stacks'), stacks, { recursive: true });
+    const development = join(stacks, 'Pulumi.development.yaml');
+    const simulated = readFileSync(development, 'utf8').replace(/(localNode:) real/, '$1 simulated');
+    expect(simulated).toContain('localNode: simulated');
+    writeFileSync(development, simulated);
+    chownSync(stacks, USER_ID, USER_ID);
     await run('volume', 'create', volume);
   }, 20 * 60_000);
 
@@ -115,6 +127,7 @@ describe.skipIf(!cli)(`the container image${reason ? ` (skipped: ${reason})` : '
     if (cli) await run('volume', 'rm', '--force', volume).catch(() => undefined);
     await database?.drop();
     if (secrets) rmSync(secrets, { recursive: true, force: true });
+    if (stacks) rmSync(stacks, { recursive: true, force: true });
     if (cli) node('toolchain/cluster.mjs', ['down'], clusterEnv);
   });
 
