@@ -30,6 +30,8 @@ const OidcIssuerSchema = Type.Object({
   }, { additionalProperties: false })),
 }, { additionalProperties: false });
 
+const EnvironmentList = Type.Array(Type.String({ pattern: ENVIRONMENT_NAME_PATTERN }));
+
 const Settings = Type.Object({
   host: Type.String({ minLength: 1 }),
   port: Type.Integer({ minimum: 0, maximum: 65535 }),
@@ -77,6 +79,20 @@ const Settings = Type.Object({
   toolchainDir: Type.Optional(Type.String({ minLength: 1 })),
   /** The process's own PATH, handed on to the engine behind the toolchain's bin. */
   path: Type.String(),
+  /** The order releases are promoted in, first to last. */
+  pipeline: EnvironmentList,
+  /** Updates and destroys there wait for approval of their saved plan. */
+  protectedEnvironments: EnvironmentList,
+  /** How many people must approve a plan. */
+  requiredApprovals: Type.Integer({ minimum: 1, maximum: 10 }),
+  /** A plan not approved within this expires. */
+  approvalTtlSeconds: Type.Integer({ minimum: 60, maximum: 30 * 86_400 }),
+  /** Where approving needs a session opened with a one-time code. */
+  secondFactorApprovalEnvironments: EnvironmentList,
+  /** The configuration paths a promotion copies from one environment's release to the next. */
+  promotableKeys: Type.Array(Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_.:\\[\\]-]{0,199}$' }), { minItems: 1 }),
+  /** Where an admin with a second factor may roll back without waiting for approval. */
+  emergencyRollbackEnvironments: EnvironmentList,
 }, { additionalProperties: false });
 
 export type Config = Readonly<Static<typeof Settings>>;
@@ -116,6 +132,13 @@ const VARIABLES = {
   lockoutWindowSeconds: ['STACKPILOT_LOCKOUT_WINDOW_SECONDS', '600'],
   cacheDir: ['STACKPILOT_CACHE_DIR', undefined], // default: $XDG_CACHE_HOME/stackpilot or ~/.cache/stackpilot
   toolchainDir: ['STACKPILOT_TOOLCHAIN_DIR', undefined],
+  pipeline: ['STACKPILOT_PIPELINE', 'development,testing,staging,production'],
+  protectedEnvironments: ['STACKPILOT_PROTECTED_ENVIRONMENTS', 'staging,production'],
+  requiredApprovals: ['STACKPILOT_REQUIRED_APPROVALS', '1'],
+  approvalTtlSeconds: ['STACKPILOT_APPROVAL_TTL_SECONDS', '86400'],
+  secondFactorApprovalEnvironments: ['STACKPILOT_SECOND_FACTOR_APPROVAL_ENVIRONMENTS', 'production'],
+  promotableKeys: ['STACKPILOT_PROMOTABLE_KEYS', 'backend.image,frontend.image'],
+  emergencyRollbackEnvironments: ['STACKPILOT_EMERGENCY_ROLLBACK_ENVIRONMENTS', 'production'],
 } as const satisfies Record<Key, readonly [string, string | undefined]>;
 
 /** Variables that carry secrets: each may be given as NAME_FILE, and is removed from process.env once read. */
@@ -128,9 +151,11 @@ export class ConfigError extends Error {
 }
 
 const INTEGER_KEYS = new Set(['port', 'oidcMaxTokenAgeSeconds', 'maxParallelOperations', 'leaseSeconds', 'pollMilliseconds', 'shutdownGraceSeconds',
-  'sessionLifetimeSeconds', 'sessionIdleSeconds', 'requestTimeoutSeconds', 'headersTimeoutSeconds', 'maxStreamsPerPrincipal', 'streamRecheckSeconds', 'rateLimitPerMinute', 'rateLimitPerSourcePerMinute', 'lockoutMaxFailures', 'lockoutWindowSeconds']);
+  'sessionLifetimeSeconds', 'sessionIdleSeconds', 'requiredApprovals', 'approvalTtlSeconds', 'requestTimeoutSeconds', 'headersTimeoutSeconds', 'maxStreamsPerPrincipal', 'streamRecheckSeconds', 'rateLimitPerMinute', 'rateLimitPerSourcePerMinute', 'lockoutMaxFailures', 'lockoutWindowSeconds']);
 const BOOLEAN_KEYS = new Set(['engineDebugEvents']);
 const JSON_KEYS = new Set(['oidcIssuers']);
+/** Comma-separated lists; an empty variable is an empty list. */
+const LIST_KEYS = new Set(['pipeline', 'protectedEnvironments', 'secondFactorApprovalEnvironments', 'promotableKeys', 'emergencyRollbackEnvironments']);
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
   const problems: string[] = [];
@@ -140,7 +165,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     if (value === undefined) continue;
     raw[key] = INTEGER_KEYS.has(key) && /^-?\d+$/.test(value) ? Number(value)
       : BOOLEAN_KEYS.has(key) && /^(true|false)$/.test(value) ? value === 'true'
-        : JSON_KEYS.has(key) ? parseJson(value) : value;
+        : JSON_KEYS.has(key) ? parseJson(value)
+          : LIST_KEYS.has(key) ? value.split(',').map((item) => item.trim()).filter(Boolean) : value;
   }
   Object.assign(raw, overrides);
   const dataDir = resolve(String(raw.dataDir));

@@ -22,6 +22,16 @@ export class ConflictError extends DomainError {
   readonly status = 409;
 }
 
+/** A conditional request (If-Match) whose condition no longer holds. */
+export class PreconditionFailedError extends DomainError {
+  readonly status = 412;
+}
+
+/** A change that must name the version it changes (If-Match) and did not. */
+export class PreconditionRequiredError extends DomainError {
+  readonly status = 428;
+}
+
 /** Well-formed but unacceptable, for example an Idempotency-Key reused with another body. */
 export class UnprocessableError extends DomainError {
   readonly status = 422;

@@ -45,6 +45,16 @@ import { databaseRateLimitStore } from './store/rate-limit-store.js';
 import { SessionRepository } from './store/session-repository.js';
 import { StackRepository } from './store/stack-repository.js';
 import { TotpRepository } from './store/totp-repository.js';
+import { ConfigVersionRepository } from './store/config-version-repository.js';
+import { ReleaseRepository } from './store/release-repository.js';
+import { ReleaseSteps } from './operations/release-steps.js';
+import { Approvals } from './releases/approvals.js';
+import { ConfigVersions } from './releases/config-versions.js';
+import { ProgramSnapshots } from './releases/program-snapshots.js';
+import { Promotions } from './releases/promotions.js';
+import { ReleasePolicy } from './releases/release-policy.js';
+import { Releases } from './releases/releases.js';
+import { Rollbacks } from './releases/rollbacks.js';
 
 /** Wakes event streams on every replica when a batch of an operation's events lands. */
 const EVENTS_CHANNEL = 'stackpilot_events';
@@ -65,6 +75,7 @@ export interface Service {
   operations: OperationService;
   repositories: { operations: OperationRepository; leases: LeaseRepository; eventLog: EventLog; outbox: OutboxRepository };
   dispatcher: OutboxDispatcher;
+  releases: { versions: ConfigVersions; approvals: Approvals; releases: Releases; policy: ReleasePolicy };
   /** Stops taking work, drains running operations, closes the app and the database. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -122,23 +133,34 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     logger.error(`refusing to serve the API: ${error.message}`)); // fail closed, and say why
 
   const signals = new OperationSignals();
+  const policy = new ReleasePolicy(config, catalog.names);
+  const versions = new ConfigVersions(db, logger.child({ component: 'config' }), new ConfigVersionRepository(db), catalog, engine, governance, outbox);
+  for (const environment of catalog.names) await versions.importFile(environment);
+  const programs = new ProgramSnapshots(config.projectDir, join(config.dataDir, 'programs'));
+  const releases = new Releases(new ReleaseRepository(db), new ConfigVersionRepository(db), catalog, governance, outbox);
+  const steps = new ReleaseSteps({ versions, programs, releases, policy, outbox, plansDir: join(config.dataDir, 'plans') }, operationRows, engine);
   const owner = newOwnerId();
   const leaseMs = config.leaseSeconds * 1000;
   const listener = database.pool && config.databaseUrl ? new PgListener(config.databaseUrl, [OUTBOX_CHANNEL, EVENTS_CHANNEL], database.pool) : undefined;
-  const runner = new OperationRunner(operationRows, leases, eventLog, engine, catalog, signals, {
+  const runner = new OperationRunner(operationRows, leases, eventLog, engine, catalog, signals, steps, {
     owner, leaseMs, debugEvents: config.engineDebugEvents, spoolDir: join(config.dataDir, 'spool'),
     announce: listener ? (id) => void listener.notify(EVENTS_CHANNEL, id).catch(() => undefined) : undefined,
   });
   const recovery = new Recovery(leases, operationRows, engine, governance, signals, logger.child({ component: 'recovery' }), {
     owner, leaseMs, cliGraceMs: leaseMs,
   });
+  let approvals: Approvals | undefined;
   const queue = new OperationQueue(owner, leases, runner, recovery, signals, logger.child({ component: 'queue' }), {
     environments: catalog.names, maxParallel: config.maxParallelOperations, leaseMs, pollMs: config.pollMilliseconds,
+    housekeeping: () => approvals!.sweep(),
   });
-  const operations = new OperationService(governance, operationRows, eventLog, catalog, signals, {
+  approvals = new Approvals(operationRows, governance, policy, outbox, signals, () => queue.kick());
+  const operations = new OperationService(governance, operationRows, eventLog, catalog, signals, versions, programs, {
     pollMs: config.pollMilliseconds, onEnqueued: () => queue.kick(),
     maxStreamsPerPrincipal: config.maxStreamsPerPrincipal, revalidateMs: config.streamRecheckSeconds * 1000,
   });
+  const promotions = new Promotions(releases, versions, operations, catalog, governance, policy);
+  const rollbacks = new Rollbacks(releases, versions, programs, operations, catalog, governance, policy, outbox);
 
   // What other replicas do reaches this one through the outbox: waiters wake, the queue looks for work.
   const feed = new OutboxFeed(outbox, logger.child({ component: 'outbox' }), config.pollMilliseconds);
@@ -160,8 +182,8 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     stateBackend: () => engine.reachable(),
   });
   const app = await buildApp({
-    environments: new EnvironmentStatusView(catalog, operationRows, engine, governance),
-    operations, access, authenticator, audit, readiness,
+    environments: new EnvironmentStatusView(catalog, operationRows, engine, governance, releases),
+    operations, access, releases: { versions, releases, approvals, promotions, rollbacks }, authenticator, audit, readiness,
     rateLimit: { max: config.rateLimitPerMinute, maxPerSource: config.rateLimitPerSourcePerMinute, windowSeconds: 60, store: dialect === 'postgres' ? databaseRateLimitStore(db) : undefined },
   }, logger, {
     tls: config.tlsCert && config.tlsKey ? { cert: config.tlsCert, key: config.tlsKey } : undefined,
@@ -187,6 +209,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   })());
   return {
     app, access, audit, engine, database, queue, operations, dispatcher, stop,
+    releases: { versions, approvals, releases, policy },
     repositories: { operations: operationRows, leases, eventLog, outbox },
   };
 }

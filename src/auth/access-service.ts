@@ -164,11 +164,11 @@ export class AccessService {
     }
   }
 
-  /** Second factors and sessions belong to API keys with an admin grant. */
+  /** Second factors and sessions belong to API keys with an admin or approver grant (approvals on production need one). */
   private async adminKeyAction(actor: Actor, name: string): Promise<Action> {
     const action: Action = { name, target: 'session', permission: 'authenticated' };
-    if (actor.kind !== 'key' || !hasRole(actor.grants, 'admin') || !actor.factor) {
-      throw await this.governance.refuse(actor, action, new ForbiddenError('admin_key_required', 'second factors and sessions belong to API keys with an admin grant'));
+    if (actor.kind !== 'key' || !(hasRole(actor.grants, 'admin') || hasRole(actor.grants, 'approver')) || !actor.factor) {
+      throw await this.governance.refuse(actor, action, new ForbiddenError('admin_key_required', 'second factors and sessions belong to API keys with an admin or approver grant'));
     }
     return action;
   }

@@ -1,14 +1,12 @@
 // What one credential may do with another's grants. A credential grants only what it holds:
-// the same role or a lesser one, on environments it holds, production only when it holds
+// the same role or one whose permissions it includes, on environments it holds, production only when it holds
 // production by name. It manages another key only as an admin of every environment that key
 // reaches, and reads the whole audit trail only as an admin of everything, production included.
-import { PROTECTED_ENVIRONMENT, type Grant, type Role } from './roles.js';
-
-const RANK: Record<Role, number> = { viewer: 0, deployer: 1, admin: 2 };
+import { includesRole, PROTECTED_ENVIRONMENT, type Grant, type Role } from './roles.js';
 
 /** Whether `held` covers `role` on `environment` ('*': every environment but production). */
 function holds(held: readonly Grant[], role: Role, environment: string | '*'): boolean {
-  return held.some((grant) => RANK[grant.role] >= RANK[role] && (environment === '*'
+  return held.some((grant) => includesRole(grant.role, role) && (environment === '*'
     ? grant.environments === '*'
     : environment === PROTECTED_ENVIRONMENT
       ? grant.environments !== '*' && grant.environments.includes(environment)

@@ -2,15 +2,16 @@
 // action needs one permission; one function decides. Production can only be changed through a
 // grant that names it: "*" reads it, never changes it.
 
-export const ROLES = ['viewer', 'deployer', 'admin'] as const;
+export const ROLES = ['viewer', 'deployer', 'approver', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
 /**
  * What an action needs. `operate` runs the engine (preview, update, refresh, cancel);
- * `destroy` tears a stack down; `admin` covers keys and the audit trail; `authenticated`
- * only asks for a valid credential (opening a session, rotating one's own key).
+ * `destroy` tears a stack down; `approve` approves or rejects another person's saved plan;
+ * `admin` covers keys and the audit trail; `authenticated` only asks for a valid credential
+ * (opening a session, rotating one's own key).
  */
-export type Permission = 'authenticated' | 'read' | 'operate' | 'destroy' | 'admin';
+export type Permission = 'authenticated' | 'read' | 'operate' | 'destroy' | 'approve' | 'admin';
 
 export interface Grant {
   role: Role;
@@ -20,8 +21,14 @@ export interface Grant {
 export const ROLE_PERMISSIONS: Record<Role, readonly Exclude<Permission, 'authenticated'>[]> = {
   viewer: ['read'],
   deployer: ['read', 'operate'],
-  admin: ['read', 'operate', 'destroy', 'admin'],
+  approver: ['read', 'approve'],
+  admin: ['read', 'operate', 'destroy', 'approve', 'admin'],
 };
+
+/** Whether `held` includes every permission of `role`: a role may hand out only what it includes. */
+export function includesRole(held: Role, role: Role): boolean {
+  return ROLE_PERMISSIONS[role].every((permission) => ROLE_PERMISSIONS[held].includes(permission));
+}
 
 export const PROTECTED_ENVIRONMENT = 'production';
 

@@ -12,6 +12,7 @@ const KNOWN: Array<[RegExp, EngineFailureCode]> = [
   [/Program exited with non-zero exit code|program failed|Running program '.*' failed|error: .*\.(js|ts)/i, 'program_failed'],
 ];
 
+const VIOLATES_PLAN = /violates plan|plan violation/i;
 const LOCK_HOLDER = /created by (\S+?)@(\S+) \(pid (\d+)\) at (\S+)/g;
 const MAX_MESSAGE = 2000;
 
@@ -29,6 +30,12 @@ export function toEngineFailure(run: Pick<StackRun, 'exit' | 'failedResources' |
   if (exit.signal) {
     return new EngineFailure('engine_killed', `the Pulumi CLI was killed by ${exit.signal} before the operation finished (an out-of-memory kill or an operator); `
       + 'Stackpilot ended its remaining processes and released its lock; the next operation reports what it left pending', { signal: exit.signal, exitCode: null });
+  }
+  // Pulumi checks a saved plan one resource at a time, reporting a violation as that resource's error.
+  const violations = run.failedResources.filter((r) => VIOLATES_PLAN.test(r.message));
+  if (violations.length || VIOLATES_PLAN.test(exit.stderr)) {
+    const lines = violations.length ? violations.map((r) => `${r.urn}: ${firstLines(r.message)}`) : [lastDiagnostics(exit.stderr)];
+    return new EngineFailure('plan_violated', hide(limit(`the update left its approved plan, so the engine stopped it: ${lines.join('\n')}`)), { exitCode: exit.code });
   }
   if (run.failedResources.length) {
     const lines = run.failedResources.map((r) => `${r.urn}: ${firstLines(r.message)}`);

@@ -10,7 +10,7 @@ import { endEngineProcesses, engineProcesses, OPERATION_ENV } from './engine-pro
 import { ensureStackSalt, type SaltStore } from './stack-secrets.js';
 import { readStackLocks } from './stack-locks.js';
 import { EngineFailure, type Engine, type EngineEvent, type EngineFlags, type EngineOutcome, type EngineRunRequest, type PendingOperation, type StackLock } from './types.js';
-import { readProjectSettings, Workspaces } from './workspace.js';
+import { readProjectSettings, writeSalt, writtenConfig, Workspaces } from './workspace.js';
 
 export interface PulumiEngineOptions {
   /** The project deployed: its Pulumi.yaml names it, and stack commands without a program run beside it. */
@@ -78,13 +78,18 @@ export class PulumiEngine implements Engine {
   async run(request: EngineRunRequest): Promise<EngineOutcome> {
     const salt = request.source.encryptionSalt ?? (await this.options.salts.get(request.environment));
     if (!salt) throw new EngineFailure('engine_failed', `stack ${request.environment} has not been initialised`);
-    const workspace = this.workspaces.create(request.operationId, request.environment, request.source.programDir, request.source.config, salt);
+    const workspace = this.workspaces.create(request.operationId, request.environment, request.source.programDir, request.source.config, salt, request.source.modulesDir);
     try {
-      const args = [...COMMAND_ARGS[request.command], ...flagArgs(request.flags), '--stack', request.environment, '--non-interactive',
+      // A preview-only run of a mutating command shows what it would do, and asks nothing.
+      const command = request.flags.previewOnly ? [request.command] : COMMAND_ARGS[request.command];
+      const args = [...command, ...flagArgs(request.flags), '--stack', request.environment, '--non-interactive',
         '--color', 'never', '--exec-kind', 'auto.local'];
       if (request.message) args.push('--message', request.message);
+      // Saved plans are behind the CLI's experimental switch; it is set for these runs alone,
+      // since with it every `up` would also make and enforce a plan of its own.
+      const experimental: Record<string, string> = request.flags.savePlan || request.flags.plan ? { PULUMI_EXPERIMENTAL: 'true' } : {};
       const run = await runStackCommand(this.binary, {
-        args, cwd: workspace.dir, env: this.spawnEnv(request.operationId), signal: request.signal, onStdout: request.onOutput, onSpawn: request.onSpawn,
+        args, cwd: workspace.dir, env: { ...this.spawnEnv(request.operationId), ...experimental }, signal: request.signal, onStdout: request.onOutput, onSpawn: request.onSpawn,
       }, (event) => request.onEvent(toEngineEvent(event)));
       if (run.exit.code !== 0) throw toEngineFailure(run, { aborted: request.signal.aborted, hidePaths: [workspace.dir] });
       return { summary: run.summary, outputs: run.outputs && (redactState(run.outputs) as Record<string, unknown>) };
@@ -96,6 +101,35 @@ export class PulumiEngine implements Engine {
   async pendingOperations(environment: string): Promise<PendingOperation[]> {
     const state = JSON.parse(await this.stackCommand(['stack', 'export', '--stack', environment])) as { deployment?: { pending_operations?: Array<{ type: string; resource: { urn: string } }> } };
     return (state.deployment?.pending_operations ?? []).map((p) => ({ type: p.type, urn: p.resource.urn }));
+  }
+
+  exportState(environment: string): Promise<string> {
+    return this.stackCommand(['stack', 'export', '--stack', environment]);
+  }
+
+  async encryptSecrets(environment: string, values: readonly string[], salt?: string): Promise<string[]> {
+    const stackSalt = salt ?? (await this.options.salts.get(environment));
+    if (!stackSalt) throw new EngineFailure('engine_failed', `stack ${environment} has not been initialised`);
+    const scratch = this.workspaces.bare(`secrets-${process.pid}-${Math.random().toString(36).slice(2, 10)}`, this.options.projectDir);
+    try {
+      writeSalt(scratch.dir, this.options.projectDir, environment, stackSalt);
+      const encrypted: string[] = [];
+      for (const [i, value] of values.entries()) {
+        const key = `stackpilot:secret${i}`;
+        const exit = await runCli(this.binary, {
+          args: ['config', 'set', '--secret', '--stack', environment, key, '--non-interactive'], cwd: scratch.dir, env: this.spawnEnv(), input: value,
+        });
+        if (exit.code !== 0) throw toEngineFailure({ exit, failedResources: [], errors: [] }, { aborted: false, hidePaths: [scratch.dir] });
+        const secure = writtenConfig(scratch.dir, this.options.projectDir, environment)?.[key];
+        if (!secure || typeof secure !== 'object' || typeof (secure as { secure?: unknown }).secure !== 'string') {
+          throw new EngineFailure('engine_failed', `the secrets provider of stack ${environment} returned no ciphertext`);
+        }
+        encrypted.push((secure as { secure: string }).secure);
+      }
+      return encrypted;
+    } finally {
+      scratch.remove();
+    }
   }
 
   locks(environment: string): Promise<StackLock[] | undefined> {

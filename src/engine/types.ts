@@ -17,7 +17,7 @@ export interface EngineFlags {
   expectNoChanges?: boolean;
   /** up/preview/destroy: refresh the state first (--refresh). */
   refresh?: boolean;
-  /** refresh: only show what a refresh would change (--preview-only). */
+  /** refresh/destroy: only show what it would change (--preview-only). */
   previewOnly?: boolean;
 }
 
@@ -35,6 +35,8 @@ export interface EngineWorkspaceSource {
   config: Record<string, unknown>;
   /** The salt that configuration's secrets were encrypted with, when it brings its own; else the stack's. */
   encryptionSalt?: string;
+  /** The node_modules the program runs with, when not the one above programDir (a program snapshot). */
+  modulesDir?: string;
 }
 
 export interface EngineRunRequest {
@@ -59,7 +61,7 @@ export interface EngineOutcome {
   outputs: Record<string, unknown> | undefined;
 }
 
-export type EngineFailureCode = 'locked' | 'cancelled' | 'plugin_missing' | 'program_failed' | 'resource_failed' | 'engine_failed' | 'engine_killed';
+export type EngineFailureCode = 'locked' | 'cancelled' | 'plugin_missing' | 'program_failed' | 'resource_failed' | 'engine_failed' | 'engine_killed' | 'plan_violated';
 
 /** A resource the engine reported an error for, with the engine's diagnostic. */
 export interface FailedResource {
@@ -107,6 +109,13 @@ export interface Engine {
   pendingOperations(environment: string): Promise<PendingOperation[]>;
   /** The locks the state backend really holds on the stack; undefined when this backend's locks cannot be read. */
   locks(environment: string): Promise<StackLock[] | undefined>;
+  /** The stack's state as `pulumi stack export` prints it (secrets stay ciphertext). */
+  exportState(environment: string): Promise<string>;
+  /**
+   * Encrypts values with the stack's secrets provider (under `salt`, or the stack's own), as
+   * `pulumi config set --secret` would; the values reach the CLI on its stdin only.
+   */
+  encryptSecrets(environment: string, values: readonly string[], salt?: string): Promise<string[]>;
   /** Removes the stack's lock (DIY backends: its lock files). */
   clearLock(environment: string): Promise<void>;
   /** The processes of an operation's engine still alive on this host. */

@@ -53,12 +53,12 @@ export class Workspaces {
   }
 
   /** A fresh workspace for `environment`, with its stack file holding `config` and the stack's salt. */
-  create(name: string, environment: string, programDir: string, config: Record<string, unknown>, encryptionSalt: string): Workspace {
+  create(name: string, environment: string, programDir: string, config: Record<string, unknown>, encryptionSalt: string, modulesDir?: string): Workspace {
     const dir = join(this.root, name);
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     for (const file of programFiles(programDir)) cpSync(join(programDir, file), join(dir, file), { recursive: true });
-    const modules = installedModules(programDir);
+    const modules = modulesDir ?? installedModules(programDir);
     if (modules) symlinkSync(modules, join(dir, 'node_modules'));
     const file = stackFile(dir, programDir, environment);
     mkdirSync(join(file, '..'), { recursive: true });
@@ -91,6 +91,13 @@ export function writtenSalt(dir: string, programDir: string, environment: string
   const file = stackFile(dir, programDir, environment);
   if (!existsSync(file)) return undefined;
   return (parse(readFileSync(file, 'utf8')) as { encryptionsalt?: string } | null)?.encryptionsalt;
+}
+
+/** Reads the `config:` map the CLI wrote into a workspace's stack file. */
+export function writtenConfig(dir: string, programDir: string, environment: string): Record<string, unknown> | undefined {
+  const file = stackFile(dir, programDir, environment);
+  if (!existsSync(file)) return undefined;
+  return (parse(readFileSync(file, 'utf8')) as { config?: Record<string, unknown> } | null)?.config;
 }
 
 /** Writes a stack file holding only a salt into a bare workspace. */

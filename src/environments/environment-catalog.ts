@@ -1,7 +1,9 @@
 // The environments are the stack config files of the project: <stackConfigDir>/Pulumi.<env>.yaml.
 // Their names are read once at start-up; every environment name in a request is checked
 // against this set before it reaches the filesystem, the database or the CLI. The files are
-// read, never written: generated state (the secrets provider's salt) lives in the database.
+// read, never written: generated state (the secrets provider's salt) lives in the database,
+// and so do the configuration versions that start from them (releases/config-versions.ts).
+import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -39,10 +41,14 @@ export class EnvironmentCatalog {
    * The stack's configuration as its file holds it today (the `config:` map), with the salt its
    * secrets were encrypted with when someone set them with the CLI (committed files carry none).
    */
-  stackConfig(name: string): { config: Record<string, unknown>; encryptionSalt?: string } {
+  stackConfig(name: string): { config: Record<string, unknown>; encryptionSalt?: string; digest: string } {
     const file = join(this.configDir, `Pulumi.${this.require(name)}.yaml`);
-    const document = parse(readFileSync(file, 'utf8')) as { config?: Record<string, unknown>; encryptionsalt?: string } | null;
-    return { config: document?.config ?? {}, ...(document?.encryptionsalt ? { encryptionSalt: document.encryptionsalt } : {}) };
+    const text = readFileSync(file, 'utf8');
+    const document = parse(text) as { config?: Record<string, unknown>; encryptionsalt?: string } | null;
+    return {
+      config: document?.config ?? {}, digest: createHash('sha256').update(text).digest('hex'),
+      ...(document?.encryptionsalt ? { encryptionSalt: document.encryptionsalt } : {}),
+    };
   }
 }
 

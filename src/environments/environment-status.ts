@@ -1,18 +1,21 @@
 // Each environment's status as callers see it: whether an operation holds it and how many
 // wait, its last operation, the locks its state backend really holds, and what its stack holds
-// (resource count, outputs with secrets redacted) as of the last operations that learnt them.
+// (resource count, outputs with secrets redacted) as of the last operations that learnt them,
+// its current release, and the operation whose plan awaits approval.
 import type { Actor } from '../auth/actor.js';
 import type { Governance } from '../auth/governance.js';
 import type { Engine, StackLock } from '../engine/types.js';
 import type { Operation } from '../operations/operation.js';
+import type { Releases } from '../releases/releases.js';
 import type { OperationRepository } from '../store/operation-repository.js';
+import type { Release } from '../store/release-repository.js';
 import type { EnvironmentCatalog } from './environment-catalog.js';
 
 export interface EnvironmentStatus {
   name: string;
   stack: string;
   project: string;
-  status: 'idle' | 'running' | 'recovering' | 'queued';
+  status: 'idle' | 'running' | 'recovering' | 'awaiting_approval' | 'queued';
   lastOperation: Operation | null;
   /** The operation holding the stack in Stackpilot's queue. */
   holder: { operationId: string; requestedBy: string; since: string | null } | null;
@@ -21,6 +24,9 @@ export interface EnvironmentStatus {
   locks: StackLock[] | null;
   resourceCount: number | null;
   outputs: Record<string, unknown> | null;
+  currentRelease: Release | null;
+  /** The operation whose saved plan waits for approval (it holds the stack against other changes). */
+  awaitingApproval: string | null;
 }
 
 export class EnvironmentStatusView {
@@ -29,6 +35,7 @@ export class EnvironmentStatusView {
     private readonly operations: OperationRepository,
     private readonly engine: Engine,
     private readonly governance: Governance,
+    private readonly releases: Releases,
   ) {}
 
   /** Every environment the actor may read. */
@@ -42,22 +49,24 @@ export class EnvironmentStatusView {
   }
 
   private async status(name: string): Promise<EnvironmentStatus> {
-    const [last, holder, queued, withOutputs, withCount, locks] = await Promise.all([
+    const [last, holder, queued, withOutputs, withCount, locks, currentRelease, awaiting] = await Promise.all([
       this.operations.latest(name), this.operations.holder(name), this.operations.queuedCount(name),
       this.operations.latestWith(name, 'outputs'), this.operations.latestWith(name, 'resource_count'),
-      this.engine.locks(name).catch(() => undefined),
+      this.engine.locks(name).catch(() => undefined), this.releases.current(name), this.operations.awaitingApproval(name),
     ]);
     return {
       name,
       stack: name,
       project: this.catalog.project,
-      status: holder ? (holder.status === 'recovering' ? 'recovering' : 'running') : queued ? 'queued' : 'idle',
+      status: holder ? (holder.status === 'recovering' ? 'recovering' : 'running') : awaiting ? 'awaiting_approval' : queued ? 'queued' : 'idle',
       lastOperation: last ?? null,
       holder: holder ? { operationId: holder.id, requestedBy: holder.requestedBy, since: holder.startedAt } : null,
       queueLength: queued,
       locks: locks ?? null,
       resourceCount: withCount?.resourceCount ?? null,
       outputs: withOutputs?.outputs ?? null,
+      currentRelease: currentRelease ?? null,
+      awaitingApproval: awaiting?.id ?? null,
     };
   }
 }

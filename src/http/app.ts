@@ -20,7 +20,8 @@ import { environmentRoutes } from '../routes/environments.js';
 import { healthRoutes } from '../routes/health.js';
 import { keyRoutes } from '../routes/keys.js';
 import { operationRoutes } from '../routes/operations.js';
-import { ANY_CREDENTIAL, ApiKey, Environment, Grant, Operation, Problem } from '../routes/schemas.js';
+import { ANY_CREDENTIAL, ApiKey, ConfigChange, ConfigVersion, Environment, Grant, Operation, PlanView, Problem, Release } from '../routes/schemas.js';
+import { releaseRoutes, type ReleaseServices } from '../routes/releases.js';
 import { sessionRoutes } from '../routes/sessions.js';
 import { registerAccess, type RateLimitPolicy } from './access.js';
 import { registerErrorHandling } from './error-handler.js';
@@ -34,6 +35,7 @@ export interface AppServices {
   audit: AuditTrail;
   readiness: Readiness;
   rateLimit: RateLimitPolicy;
+  releases: ReleaseServices;
 }
 
 export interface AppOptions {
@@ -84,6 +86,7 @@ export async function buildApp(services: AppServices, logger: Logger, options: A
       tags: [
         { name: 'environments', description: 'Environments (Pulumi stacks) and their status' },
         { name: 'operations', description: 'Preview, update, refresh and destroy runs' },
+        { name: 'releases', description: 'Configuration versions, releases, approvals, promotion and rollback' },
         { name: 'access', description: 'API keys, second factors, sessions and the audit trail' },
         { name: 'health', description: 'Liveness and readiness' },
       ],
@@ -102,6 +105,10 @@ export async function buildApp(services: AppServices, logger: Logger, options: A
   await app.register(fastifySSE);
 
   app.addSchema(Problem);
+  app.addSchema(PlanView);
+  app.addSchema(ConfigChange);
+  app.addSchema(Release);
+  app.addSchema(ConfigVersion);
   app.addSchema(Operation);
   app.addSchema(Environment);
   app.addSchema(Grant);
@@ -113,6 +120,7 @@ export async function buildApp(services: AppServices, logger: Logger, options: A
   await app.register(healthRoutes, { readiness: services.readiness });
   await app.register(environmentRoutes, { environments: services.environments });
   await app.register(operationRoutes, { operations: services.operations });
+  await app.register(releaseRoutes, services.releases);
   await app.register(keyRoutes, { access: services.access });
   await app.register(sessionRoutes, { access: services.access });
   await app.register(auditRoutes, { access: services.access });

@@ -29,6 +29,8 @@ export interface RecorderOptions {
   spoolFile: string;
   /** Tells other replicas that events landed (PostgreSQL NOTIFY). */
   announce?: (operationId: string) => void;
+  /** Where the stream stands already: an approved plan's apply continues its plan's stream. */
+  after?: { sequence: number; chunk: number };
 }
 
 export class EventRecorder {
@@ -49,6 +51,8 @@ export class EventRecorder {
     private readonly options: RecorderOptions,
   ) {
     this.queue = new SpillQueue(options.spoolFile);
+    this.sequence = options.after?.sequence ?? 0;
+    this.chunk = options.after?.chunk ?? 0;
   }
 
   event(event: EngineEvent): void {

@@ -8,13 +8,19 @@ import type { Logger } from 'pino';
 import type { LeaseRepository } from '../store/lease-repository.js';
 import type { OperationRunner } from './operation-runner.js';
 import type { OperationSignals } from './operation-signals.js';
+import { OPERATION_KINDS } from './operation-kinds.js';
 import type { Recovery } from './recovery.js';
+
+/** Operations that change nothing: they never wait behind an operation awaiting approval. */
+const READ_ONLY_TYPES = Object.entries(OPERATION_KINDS).filter(([, kind]) => !kind.mutates).map(([type]) => type);
 
 export interface QueueOptions {
   environments: readonly string[];
   maxParallel: number;
   leaseMs: number;
   pollMs: number;
+  /** Work done on each tick besides claiming (expiring approvals...). */
+  housekeeping?: () => Promise<void>;
 }
 
 export function newOwnerId(): string {
@@ -64,8 +70,9 @@ export class OperationQueue {
 
   private async tick(): Promise<void> {
     await this.recovery.sweep();
+    await this.options.housekeeping?.().catch((error) => this.log.warn({ err: error }, 'housekeeping failed'));
     while (!this.draining && this.running.size < this.options.maxParallel) {
-      const operation = await this.leases.claim(this.owner, this.options.leaseMs, this.options.environments);
+      const operation = await this.leases.claim(this.owner, this.options.leaseMs, this.options.environments, READ_ONLY_TYPES);
       if (!operation) return;
       const log = this.log.child({ operationId: operation.id, environment: operation.environment, type: operation.type });
       log.info('operation started');

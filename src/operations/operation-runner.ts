@@ -1,7 +1,9 @@
 // Runs one claimed operation through the engine: keeps its lease alive (and stops the engine
 // when the lease cannot be kept), turns a cancel request into exactly one abort (one SIGINT to
 // the CLI), records events and output, cleans up after an engine that was killed, and writes
-// the final state once every event is stored.
+// the final state once every event is stored. On a protected environment an update or destroy
+// runs twice: first it plans and waits for approval (holding no process), then it applies the
+// approved plan, after ReleaseSteps has checked that the plan is not stale.
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,7 +17,9 @@ import { ConflictError } from '../errors.js';
 import { EventRecorder } from './event-recorder.js';
 import { kindOf } from './operation-kinds.js';
 import type { OperationSignals } from './operation-signals.js';
-import type { ErrorCode, Operation } from './operation.js';
+import { APPROVAL_EVENT, type ErrorCode, type Operation, type PlanView } from './operation.js';
+import { plannedChange, type ReleaseSteps } from './release-steps.js';
+import { RunRefusal } from '../releases/program-snapshots.js';
 
 export interface RunnerOptions {
   owner: string;
@@ -36,6 +40,7 @@ export class OperationRunner {
     private readonly engine: Engine,
     private readonly catalog: EnvironmentCatalog,
     private readonly signals: OperationSignals,
+    private readonly steps: ReleaseSteps,
     private readonly options: RunnerOptions,
   ) {}
 
@@ -75,40 +80,67 @@ export class OperationRunner {
     }, Math.max(250, Math.floor(leaseMs / 3)));
 
     const kind = kindOf(operation.type);
+    const phase = this.steps.phaseOf(operation);
     const recorder = new EventRecorder(operation.id, this.eventLog, this.signals, log, {
       keepDebug: this.options.debugEvents || operation.spec.debug === true, announce: this.options.announce,
       spoolFile: join(this.options.spoolDir, `${operation.id}.jsonl`),
+      after: phase === 'apply' ? await this.eventLog.positions(operation.id) : undefined,
     });
     let outcome: EngineOutcome | undefined;
-    let failure: EngineFailure | undefined;
+    let failure: EngineFailure | RunRefusal | undefined;
+    let stateDigest = '';
+    const changes: PlanView['changes'] = [];
     try {
       await this.operations.recordEngine(operation.id, owner, {
         pulumiVersion: this.engine.version, host: hostname(), pid: process.pid,
         warnings: await this.pendingOperationWarnings(operation, log),
       });
+      const source = await this.steps.source(operation);
+      if (phase === 'apply') await this.steps.checkFresh(operation);
+      if (phase === 'plan') stateDigest = await this.steps.stateDigest(operation.environment);
+      const base = kind.flags(operation.spec, { stack: operation.environment, project: this.catalog.project });
       outcome = await this.engine.run({
         environment: operation.environment,
-        command: kind.command,
-        flags: kind.flags(operation.spec, { stack: operation.environment, project: this.catalog.project }),
-        source: { programDir: this.catalog.projectDir, ...this.catalog.stackConfig(operation.environment) },
+        command: phase === 'plan' && operation.type === 'update' ? 'preview' : kind.command,
+        flags: await this.steps.flags(operation, phase, base),
+        source,
         message: operation.message ?? undefined,
         operationId: operation.id,
         signal: abort.signal,
         onSpawn: (pid) => void this.operations.recordCliPid(operation.id, owner, pid).catch((error: unknown) => log.warn({ err: error }, 'could not record the CLI pid')),
-        onEvent: (event) => recorder.event(event),
+        onEvent: (event) => {
+          const change = phase === 'plan' ? plannedChange(event) : undefined;
+          if (change) changes.push(change);
+          recorder.event(event);
+        },
         onOutput: (text) => recorder.text(text),
       });
     } catch (error) {
-      failure = error instanceof EngineFailure ? error : new EngineFailure('engine_failed', 'the operation failed before the engine could report why');
-      if (!(error instanceof EngineFailure)) log.error({ err: error }, 'operation failed unexpectedly');
+      if (error instanceof RunRefusal) failure = error;
+      else failure = error instanceof EngineFailure ? error : new EngineFailure('engine_failed', 'the operation failed before the engine could report why');
+      if (!(error instanceof EngineFailure) && !(error instanceof RunRefusal)) log.error({ err: error }, 'operation failed unexpectedly');
       if (failure.code === 'engine_killed') await this.afterKilledEngine(operation, log);
     } finally {
       clearInterval(heartbeat);
       stop.removeEventListener('abort', onStop);
-      await recorder.flush();
+      this.steps.removePlanFile(operation);
     }
+    const planned = phase === 'plan' && outcome && !leaseLost ? this.steps.planned(operation, outcome.summary, changes, stateDigest) : undefined;
+    if (planned) recorder.event({ type: APPROVAL_EVENT, payload: { status: 'awaiting_approval', ...planned.view } });
+    await recorder.flush();
     if (leaseLost) {
       log.warn('lease lost: the process that fenced this operation ends it');
+      return;
+    }
+    if (planned) {
+      // No engine runs from here until someone approves: the stack stays held by this row alone.
+      await this.finish(operation.id, {
+        from: 'running', to: 'awaiting_approval', owner,
+        set: { summary: JSON.stringify(outcome!.summary), plan: JSON.stringify(planned.view), awaiting_since: Date.now(), lease_owner: null, lease_expires_at: null },
+        also: (tx, waiting) => this.steps.awaiting(tx, waiting, planned),
+      }, log);
+      log.info('plan saved: awaiting approval');
+      this.signals.notify(operation.id);
       return;
     }
     const cancelled = abort.signal.aborted || failure?.code === 'cancelled';
@@ -123,6 +155,7 @@ export class OperationRunner {
         error: failure ? (cancelled ? 'the operation was cancelled' : failure.message) : null,
         error_code: code,
       },
+      also: failure ? undefined : (tx, succeeded) => this.steps.succeeded(tx, succeeded),
     }, log);
     log.info({ status: ended?.status, errorCode: code }, 'operation finished');
     this.signals.notify(operation.id);

@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely';
 import type { Actor } from '../auth/actor.js';
 import type { Action, Governance } from '../auth/governance.js';
 import type { EnvironmentCatalog } from '../environments/environment-catalog.js';
-import { ConflictError, NotFoundError, TooManyRequestsError } from '../errors.js';
+import { ConflictError, InvalidInputError, NotFoundError, TooManyRequestsError } from '../errors.js';
 import type { EventLog } from '../store/event-log.js';
 import { isUniqueViolation, type NewOperation, type OperationRepository } from '../store/operation-repository.js';
 import type { Page } from '../store/rows.js';
@@ -13,7 +13,9 @@ import type { Database } from '../store/schema.js';
 import { FinishedOperationCache } from './finished-operation-cache.js';
 import { kindOf } from './operation-kinds.js';
 import type { OperationSignals } from './operation-signals.js';
-import { RESULT_EVENT, isFinished, type Operation, type OperationEvent, type OperationType, type Scope } from './operation.js';
+import { RESULT_EVENT, isFinished, isSettled, type Operation, type OperationEvent, type OperationSpec, type OperationType, type Scope } from './operation.js';
+import type { ConfigChange, ConfigVersions } from '../releases/config-versions.js';
+import type { ProgramSnapshots } from '../releases/program-snapshots.js';
 
 export interface OperationRequest {
   type: OperationType;
@@ -21,6 +23,19 @@ export interface OperationRequest {
   message?: string;
   /** Keep the engine's debug diagnostics in this operation's events. */
   debug?: boolean;
+  /** Run with this configuration version (default: the latest). */
+  configVersion?: number;
+  /** Make a new configuration version from the latest and run with it, in one transaction. */
+  config?: ConfigChange;
+}
+
+/** An operation to queue inside a caller's transaction (a promotion, a rollback). */
+export interface QueueInput {
+  type: OperationType;
+  spec: OperationSpec;
+  message?: string;
+  configVersion: number;
+  programDigest: string;
 }
 
 export interface OperationServiceOptions {
@@ -43,6 +58,8 @@ export class OperationService {
     private readonly eventLog: EventLog,
     private readonly catalog: EnvironmentCatalog,
     private readonly signals: OperationSignals,
+    private readonly versions: ConfigVersions,
+    private readonly programs: ProgramSnapshots,
     private readonly options: OperationServiceOptions,
   ) {}
 
@@ -55,15 +72,30 @@ export class OperationService {
     };
     await this.governance.authorize(actor, action);
     this.catalog.require(environment);
+    if (request.config && request.configVersion !== undefined) {
+      throw new InvalidInputError('config_and_version', 'give either configVersion or config changes, not both', { field: 'config' });
+    }
     const input: NewOperation = {
       environment, type: request.type, message: request.message, requestedBy: actor.principal, idempotencyKey,
       spec: { scope: request.scope, ...(request.debug ? { debug: true } : {}) },
+      configVersion: 0, programDigest: '', request: { config: request.config ?? null, configVersion: request.configVersion ?? null },
     };
     const replay = () => (idempotencyKey ? this.operations.byIdempotencyKey({ ...input, idempotencyKey }) : undefined);
     const earlier = await replay();
     if (earlier) return { operation: earlier, created: false };
+    await this.versions.importFile(environment);
+    // Secrets are encrypted (by the CLI) before the transaction that stores them.
+    const prepared = request.config ? await this.versions.prepare(environment, request.config) : undefined;
+    const programDigest = this.programs.current();
     try {
-      const operation = await this.governance.act(actor, action, (tx) => this.operations.insert(tx, input, Date.now()));
+      const operation = await this.governance.act(actor, action, async (tx) => {
+        const configVersion = prepared
+          ? (await this.versions.create(tx, environment, await this.versions.latest(environment, tx), prepared, actor.principal)).version
+          : request.configVersion !== undefined
+            ? (await this.versions.version(environment, request.configVersion, tx)).version
+            : (await this.versions.latest(environment, tx)).version;
+        return this.operations.insert(tx, { ...input, configVersion, programDigest }, Date.now());
+      });
       this.options.onEnqueued();
       return { operation, created: true };
     } catch (error) {
@@ -72,6 +104,17 @@ export class OperationService {
       if (winner) return { operation: winner, created: false };
       throw error;
     }
+  }
+
+  /** Queues an operation inside the caller's transaction (its action is authorised and audited by the caller). */
+  async queue(tx: Kysely<Database>, actor: Actor, environment: string, input: QueueInput): Promise<Operation> {
+    const operation = await this.operations.insert(tx, { environment, requestedBy: actor.principal, ...input }, Date.now());
+    return operation;
+  }
+
+  /** Tells the local queue that work arrived (after the transaction that queued it committed). */
+  kick(): void {
+    this.options.onEnqueued();
   }
 
   async get(actor: Actor, id: string): Promise<Operation> {
@@ -114,6 +157,12 @@ export class OperationService {
         throw error;
       });
     }
+    if (operation.status === 'awaiting_approval') {
+      // No engine runs while a plan waits: cancelling it is only a change of state.
+      return this.operations.transition(operation.id, {
+        from: 'awaiting_approval', to: 'cancelled', set: { cancel_requested: 1, error: 'the operation was cancelled while it awaited approval', error_code: 'cancelled' },
+      }, tx);
+    }
     if (operation.status === 'running' || operation.status === 'recovering') {
       await this.operations.flagCancel(operation.id, tx);
       return (await this.operations.get(operation.id, tx))!;
@@ -121,14 +170,14 @@ export class OperationService {
     throw new ConflictError('operation_finished', `operation ${operation.id} has already finished (${operation.status})`, { operationStatus: operation.status });
   }
 
-  /** Long poll: returns when the operation has finished or `seconds` have passed. */
+  /** Long poll: returns when the operation has finished, waits for approval, or `seconds` have passed. */
   async waitForEnd(actor: Actor, id: string, seconds: number, signal?: AbortSignal): Promise<Operation> {
     await this.visible(actor, id, 'getOperation');
     const deadline = Date.now() + seconds * 1000;
     for (;;) {
       const operation = (await this.operations.get(id))!;
       const left = deadline - Date.now();
-      if (isFinished(operation.status) || left <= 0 || signal?.aborted) return operation;
+      if (isSettled(operation.status) || left <= 0 || signal?.aborted) return operation;
       await this.signals.wait(id, Math.min(left, this.options.pollMs), signal);
     }
   }

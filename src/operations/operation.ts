@@ -10,24 +10,31 @@ export type OperationType = (typeof OPERATION_TYPES)[number];
 export const SCOPES = ['all', 'infrastructure', 'workloads'] as const;
 export type Scope = (typeof SCOPES)[number];
 
-export const STATUSES = ['queued', 'running', 'recovering', 'succeeded', 'failed', 'cancelled', 'interrupted'] as const;
+export const STATUSES = [
+  'queued', 'running', 'awaiting_approval', 'recovering', 'succeeded', 'failed', 'cancelled', 'interrupted', 'rejected', 'expired',
+] as const;
 export type OperationStatus = (typeof STATUSES)[number];
 
-export const FINISHED_STATUSES: ReadonlySet<OperationStatus> = new Set(['succeeded', 'failed', 'cancelled', 'interrupted']);
+export const FINISHED_STATUSES: ReadonlySet<OperationStatus> = new Set(['succeeded', 'failed', 'cancelled', 'interrupted', 'rejected', 'expired']);
 
 /**
  * queued → running → succeeded | failed | cancelled; queued → cancelled. A running operation
  * whose runner died is fenced first (recovering: it keeps the stack while its processes are
- * ended and its stale lock cleared), and only then interrupted.
+ * ended and its stale lock cleared), and only then interrupted. On a protected environment an
+ * update or destroy first plans (running → awaiting_approval, with no engine running), then is
+ * approved (→ queued, to apply its saved plan), rejected, expired or cancelled.
  */
 export const TRANSITIONS: Readonly<Record<OperationStatus, readonly OperationStatus[]>> = {
   queued: ['running', 'cancelled'],
-  running: ['succeeded', 'failed', 'cancelled', 'recovering'],
+  running: ['succeeded', 'failed', 'cancelled', 'recovering', 'awaiting_approval'],
+  awaiting_approval: ['queued', 'rejected', 'expired', 'cancelled'],
   recovering: ['interrupted'],
   succeeded: [],
   failed: [],
   cancelled: [],
   interrupted: [],
+  rejected: [],
+  expired: [],
 };
 
 /** States that hold the stack: at most one operation per environment is in one of them. */
@@ -36,6 +43,7 @@ export const HOLDING_STATUSES: readonly OperationStatus[] = ['running', 'recover
 /** Why an operation did not succeed, as a stable code. */
 export const ERROR_CODES = [
   'locked', 'cancelled', 'plugin_missing', 'program_failed', 'resource_failed', 'engine_failed', 'engine_killed', 'interrupted',
+  'plan_stale', 'plan_violated', 'rejected', 'approval_expired', 'dependencies_changed', 'program_missing',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -47,6 +55,25 @@ export interface OperationSpec {
   scope: Scope;
   /** Keep the engine's debug diagnostics in the event stream (off by default: they are noise). */
   debug?: boolean;
+  /** A rollback: the release it returns to, and the one it rolls away from. */
+  rollback?: { to: string; from: string | null; emergency: boolean };
+  /** A promotion: the environment and release it came from. */
+  promotion?: { from: string; release: string };
+}
+
+/** A saved plan, as an operation awaiting approval shows it. */
+export interface PlanView {
+  summary: ChangeSummary;
+  /** The resources the plan changes, with how. */
+  changes: Array<{ urn: string; type: string; op: string }>;
+  configVersion: number;
+  programDigest: string;
+  /** sha256 of the stack's exported state when the plan was made. */
+  stateDigest: string;
+  plannedAt: string;
+  approvals: Array<{ principal: string; decision: 'approve' | 'reject'; comment: string | null; at: string }>;
+  approvalsNeeded: number;
+  expiresAt: string;
 }
 
 export interface Operation {
@@ -68,6 +95,12 @@ export interface Operation {
   error: string | null;
   errorCode: ErrorCode | null;
   pulumiVersion: string | null;
+  /** The configuration version it runs with. */
+  configVersion: number | null;
+  /** sha256 of the program it runs (Pulumi.yaml, programs/, package.json, package-lock.json). */
+  programDigest: string | null;
+  /** On a protected environment: the saved plan it applies, once planned. */
+  plan: PlanView | null;
 }
 
 export interface OperationEvent {
@@ -78,6 +111,14 @@ export interface OperationEvent {
 
 /** The last event of every finished operation's stream, written with its final status. */
 export const RESULT_EVENT = 'result';
+
+/** Written into the stream when an operation starts waiting for approval, with its plan. */
+export const APPROVAL_EVENT = 'approval';
+
+/** Statuses that end a long poll: finished, or waiting for a person. */
+export function isSettled(status: OperationStatus): boolean {
+  return isFinished(status) || status === 'awaiting_approval';
+}
 
 export function isFinished(status: OperationStatus): boolean {
   return FINISHED_STATUSES.has(status);

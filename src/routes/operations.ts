@@ -19,7 +19,10 @@ export const operationRoutes: FastifyPluginAsyncTypebox<{ operations: OperationS
       summary: 'Queue a preview, update, refresh or destroy of an environment',
       description: 'Returns at once with the queued operation; follow it with GET /v1/operations/{id}?wait=, '
         + 'or its event stream. A retry with the same Idempotency-Key (by the same principal, on the same '
-        + 'environment) returns the first operation. Destroy needs an admin session.',
+        + 'environment) returns the first operation. Destroy needs an admin session. The operation runs with '
+        + 'one configuration version: `configVersion`, a new one made from `config` changes in the same '
+        + 'transaction, or the latest. On a protected environment an update or destroy plans first and waits '
+        + 'for approval (status awaiting_approval; ?wait= returns then).',
       params: Type.Object({ env: EnvironmentName }),
       headers: Type.Object({
         'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7e]+$' })),
@@ -31,9 +34,9 @@ export const operationRoutes: FastifyPluginAsyncTypebox<{ operations: OperationS
       },
     },
   }, async (request, reply) => {
-    const { type, scope = 'all', message, debug } = request.body;
+    const { type, scope = 'all', message, debug, configVersion, config } = request.body;
     const { operation, created } = await operations.enqueue(
-      actorOf(request), request.params.env, { type, scope, message, debug }, request.headers['idempotency-key'],
+      actorOf(request), request.params.env, { type, scope, message, debug, configVersion, config: config as never }, request.headers['idempotency-key'],
     );
     if (!created) reply.header('idempotent-replayed', 'true');
     return reply.code(202).header('location', `/v1/operations/${operation.id}`).send(operation);
@@ -59,7 +62,7 @@ export const operationRoutes: FastifyPluginAsyncTypebox<{ operations: OperationS
       security: ANY_CREDENTIAL,
       operationId: 'getOperation',
       tags: ['operations'],
-      summary: 'One operation; with ?wait=SECONDS, answers when it ends or the time is up',
+      summary: 'One operation; with ?wait=SECONDS, answers when it ends, awaits approval, or the time is up',
       params: Type.Object({ id: OperationId }),
       querystring: Type.Object({
         wait: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_WAIT_SECONDS, description: 'Long-poll up to this many seconds' })),

@@ -4,6 +4,7 @@ import { Type, type Static } from 'typebox';
 import { ROLES } from '../auth/roles.js';
 import { ENVIRONMENT_NAME_PATTERN } from '../environments/environment-name.js';
 import { ERROR_CODES, OPERATION_TYPES, SCOPES, STATUSES } from '../operations/operation.js';
+import { CONFIG_PATH_PATTERN, MAX_PATH_LENGTH } from '../releases/config-path.js';
 
 export const Problem = Type.Object({
   type: Type.String({ description: 'A URI naming the kind of problem' }),
@@ -25,6 +26,23 @@ export const OperationId = Type.String({ format: 'uuid', description: 'Operation
 
 export const ChangeSummary = Type.Record(Type.String(), Type.Integer(), { description: 'Resources by change kind (create, update, delete, replace, same...)' });
 
+const Time = Type.String({ format: 'date-time' });
+const Digest = Type.String({ pattern: '^[0-9a-f]{64}$', description: 'sha256, hex' });
+
+export const PlanView = Type.Object({
+  summary: ChangeSummary,
+  changes: Type.Array(Type.Object({ urn: Type.String(), type: Type.String(), op: Type.String() }, { additionalProperties: false }), { description: 'The resources the plan changes, with how' }),
+  configVersion: Type.Integer(),
+  programDigest: Type.String(),
+  stateDigest: Type.String({ description: "sha256 of the stack's exported state when the plan was made" }),
+  plannedAt: Time,
+  approvals: Type.Array(Type.Object({
+    principal: Type.String(), decision: Type.Enum(['approve', 'reject'] as const), comment: Type.Union([Type.String(), Type.Null()]), at: Time,
+  }, { additionalProperties: false })),
+  approvalsNeeded: Type.Integer(),
+  expiresAt: Time,
+}, { $id: 'Plan', additionalProperties: false, description: 'A saved plan waiting for approval: what it changes, and what it was made against' });
+
 export const Operation = Type.Object({
   id: OperationId,
   environment: EnvironmentName,
@@ -32,10 +50,17 @@ export const Operation = Type.Object({
   spec: Type.Object({
     scope: Type.Enum(SCOPES, { description: 'Which layer of the program it touches' }),
     debug: Type.Optional(Type.Boolean({ description: "The engine's debug diagnostics are kept in its events" })),
+    rollback: Type.Optional(Type.Object({
+      to: Type.String({ description: 'The release it returns to' }),
+      from: Type.Union([Type.String(), Type.Null()], { description: 'The release it rolls away from' }),
+      emergency: Type.Boolean({ description: 'Run without approval by an admin with a second factor' }),
+    }, { additionalProperties: false })),
+    promotion: Type.Optional(Type.Object({ from: EnvironmentName, release: Type.String() }, { additionalProperties: false })),
   }, { additionalProperties: false, description: 'What the operation was asked to do beyond its type' }),
   message: Type.Union([Type.String(), Type.Null()]),
   status: Type.Enum(STATUSES, {
-    description: 'queued → running → succeeded | failed | cancelled; a running operation whose runner died is recovering (it still holds the stack) and then interrupted',
+    description: 'queued → running → succeeded | failed | cancelled; a running operation whose runner died is recovering (it still holds the stack) and then interrupted. '
+      + 'On a protected environment an update or destroy first plans and is awaiting_approval (no engine runs), then is queued again to apply its plan once approved, or ends rejected, expired or cancelled',
   }),
   requestedBy: Type.String(),
   queuedAt: Type.String({ format: 'date-time' }),
@@ -48,16 +73,69 @@ export const Operation = Type.Object({
   warnings: Type.Array(Type.String()),
   error: Type.Union([Type.String(), Type.Null()], { description: 'What failed and what to do, in words' }),
   errorCode: Type.Union([Type.Enum(ERROR_CODES), Type.Null()], {
-    description: 'Why it did not succeed: locked, cancelled, plugin_missing, program_failed, resource_failed (the error names each resource), engine_failed, engine_killed (the CLI died on a signal), interrupted (its runner died)',
+    description: 'Why it did not succeed: locked, cancelled, plugin_missing, program_failed, resource_failed (the error names each resource), engine_failed, engine_killed (the CLI died on a signal), interrupted (its runner died), '
+      + 'plan_stale (the state, configuration or program changed since its plan was made: nothing was applied), plan_violated (the engine found the update leaving its plan), rejected, approval_expired, '
+      + 'dependencies_changed (the program snapshot was locked with other dependencies than those installed), program_missing',
   }),
   pulumiVersion: Type.Union([Type.String(), Type.Null()]),
+  configVersion: Type.Union([Type.Integer(), Type.Null()], { description: 'The configuration version it runs with' }),
+  programDigest: Type.Union([Type.String(), Type.Null()], { description: 'sha256 of the program it runs (Pulumi.yaml, programs/, package.json, package-lock.json)' }),
+  plan: Type.Union([Type.Ref('Plan'), Type.Null()], { description: 'On a protected environment: the saved plan, once made' }),
 }, { $id: 'Operation', additionalProperties: false });
+
+/** A configuration path, as `pulumi config set --path` takes it. */
+export const ConfigPath = Type.String({ pattern: CONFIG_PATH_PATTERN, maxLength: MAX_PATH_LENGTH, description: 'A path as `pulumi config set --path` takes it: backend.image, aws:region, hosts[0]' });
+const MAX_VALUE = 4096;
+const ConfigValue = Type.Union([PrintableText(MAX_VALUE), Type.Number(), Type.Boolean()], { description: 'A string (at most 4096 characters), number or boolean' });
+
+export const ConfigChange = Type.Object({
+  set: Type.Optional(Type.Record(ConfigPath, ConfigValue, { maxProperties: 100, description: 'Values to set, by path' })),
+  secrets: Type.Optional(Type.Record(ConfigPath, Type.String({ minLength: 1, maxLength: MAX_VALUE }), { maxProperties: 20, description: "Secret values to set, by path: encrypted by the stack's secrets provider, never stored or shown in clear" })),
+  unset: Type.Optional(Type.Array(ConfigPath, { maxItems: 100, description: 'Paths to remove' })),
+  message: Type.Optional(PrintableText(500, 'Why, in one line')),
+}, { $id: 'ConfigChange', additionalProperties: false, description: 'A change to an environment\'s configuration: a new version from the latest' });
+
+export const ConfigVersion = Type.Object({
+  environment: EnvironmentName,
+  version: Type.Integer({ minimum: 1 }),
+  values: Type.Record(Type.String(), Type.Unknown(), { description: 'Every value by path (the project\'s namespace left out); secrets are "[secret]"' }),
+  author: Type.String({ description: 'Who made it: a principal, `file` (brought in from the committed stack file) or `rollback`' }),
+  createdAt: Time,
+  message: Type.Union([Type.String(), Type.Null()]),
+}, { $id: 'ConfigVersion', additionalProperties: false });
+
+export const Release = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  environment: EnvironmentName,
+  number: Type.Integer({ minimum: 1, description: '1, 2, 3… within the environment' }),
+  configVersion: Type.Integer(),
+  programDigest: Type.String(),
+  images: Type.Record(Type.String(), Type.String(), { description: 'The workload image settings, by path' }),
+  operationId: OperationId,
+  requestedBy: Type.String(),
+  approvedBy: Type.Array(Type.String()),
+  createdAt: Time,
+  status: Type.Enum(['current', 'superseded', 'rolled_back'] as const),
+}, { $id: 'Release', additionalProperties: false, description: 'What a succeeded update put into an environment' });
+
+/** Keyset pages of any component. */
+export const PageOf = (ref: string) => Type.Object({
+  items: Type.Array(Type.Ref(ref)),
+  nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as `cursor` for the next page; null on the last' }),
+}, { additionalProperties: false });
+
+export const PageQuery = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+  cursor: Type.Optional(Type.String({ maxLength: 64 })),
+}, { additionalProperties: false });
 
 export const OperationRequest = Type.Object({
   type: Type.Enum(OPERATION_TYPES, { description: 'preview, update, refresh or destroy' }),
   scope: Type.Optional(Type.Enum(SCOPES, { description: 'all (default), infrastructure or workloads' })),
   message: Type.Optional(PrintableText(500, 'Recorded with the update in the stack history; one line of printable text')),
   debug: Type.Optional(Type.Boolean({ description: "Keep the engine's debug diagnostics in this operation's events (left out by default)" })),
+  configVersion: Type.Optional(Type.Integer({ minimum: 1, description: 'Run with this configuration version (default: the latest)' })),
+  config: Type.Optional(Type.Ref('ConfigChange', { description: 'Make a new configuration version from the latest and run with it, in one transaction: CI\'s one-call deploy of a new image' })),
 }, { additionalProperties: false });
 export type OperationRequest = Static<typeof OperationRequest>;
 
@@ -70,7 +148,7 @@ export const Environment = Type.Object({
   name: EnvironmentName,
   stack: Type.String(),
   project: Type.String(),
-  status: Type.Enum(['idle', 'running', 'recovering', 'queued'] as const, { description: 'Whether an operation holds the stack now, or waits for it' }),
+  status: Type.Enum(['idle', 'running', 'recovering', 'awaiting_approval', 'queued'] as const, { description: 'Whether an operation holds the stack now (running, or its plan awaiting approval), or waits for it' }),
   lastOperation: Type.Union([Type.Ref('Operation'), Type.Null()]),
   holder: Type.Union([Type.Object({
     operationId: OperationId,
@@ -86,11 +164,14 @@ export const Environment = Type.Object({
   }, { additionalProperties: false })), Type.Null()], { description: "The locks the state backend holds on the stack now (null when this backend's locks cannot be read)" }),
   resourceCount: Type.Union([Type.Integer(), Type.Null()]),
   outputs: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()], { description: 'Stack outputs; secrets are "[secret]"' }),
+  currentRelease: Type.Union([Type.Ref('Release'), Type.Null()]),
+  awaitingApproval: Type.Union([OperationId, Type.Null()], { description: 'The operation whose saved plan waits for approval' }),
 }, { $id: 'Environment', additionalProperties: false });
 
 const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid input; `field` names it', 401: 'No valid credential', 403: 'Not allowed', 404: 'Not found',
   406: 'The client does not accept text/event-stream', 409: 'Conflicts with the current state',
+  412: 'If-Match names a version that is no longer the latest', 428: 'If-Match is required',
   413: 'Body too large', 415: 'Body is not application/json', 422: 'Idempotency-Key reused with another request',
   429: 'Rate limited; see Retry-After', 500: 'Something failed; the request id identifies it in the log',
 };
@@ -104,7 +185,7 @@ export function problems(...codes: number[]): Record<number, unknown> {
 }
 
 export const Grant = Type.Object({
-  role: Type.Enum(ROLES, { description: 'viewer reads; deployer previews, updates, refreshes, cancels; admin also destroys and manages keys and audit' }),
+  role: Type.Enum(ROLES, { description: 'viewer reads; deployer previews, updates, refreshes, cancels, promotes, rolls back, changes configuration; approver reads and approves others\' plans; admin does all of it, destroys, and manages keys and audit' }),
   environments: Type.Union([Type.Literal('*'), Type.Array(EnvironmentName, { minItems: 1, maxItems: 64 })], {
     description: '"*" for every environment (production only to read), or a list; only a list naming production lets it be changed',
   }),

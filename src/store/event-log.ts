@@ -44,6 +44,13 @@ export class EventLog {
     return rows.map((r) => ({ sequence: r.sequence, type: r.event_type, payload: JSON.parse(r.payload) }));
   }
 
+  /** The last event sequence and output chunk stored for an operation (0 when none). */
+  async positions(id: string): Promise<{ sequence: number; chunk: number }> {
+    const events = await this.db.selectFrom('operation_events').select((eb) => eb.fn.max('sequence').as('n')).where('operation_id', '=', id).executeTakeFirst();
+    const output = await this.db.selectFrom('operation_output').select((eb) => eb.fn.max('chunk').as('n')).where('operation_id', '=', id).executeTakeFirst();
+    return { sequence: Number(events?.n ?? 0), chunk: Number(output?.n ?? 0) };
+  }
+
   async output(id: string): Promise<string> {
     const rows = await this.db.selectFrom('operation_output').select('text').where('operation_id', '=', id).orderBy('chunk').execute();
     return rows.map((r) => r.text).join('');

@@ -24,15 +24,21 @@ export class LeaseRepository {
 
   /**
    * Claims the oldest queued operation of an environment that nothing holds, FIFO per
-   * environment. The unique index on holding operations makes a lost race fail, not overlap.
+   * environment (`readOnlyTypes`: those that never wait for an operation awaiting approval). The unique index on holding operations makes a lost race fail, not overlap.
    */
-  async claim(owner: string, leaseMs: number, environments: readonly string[], now = Date.now()): Promise<Operation | undefined> {
+  async claim(owner: string, leaseMs: number, environments: readonly string[], readOnlyTypes: readonly string[], now = Date.now()): Promise<Operation | undefined> {
     if (!environments.length) return undefined;
     const candidates = await this.db.selectFrom('operations')
       .select(['environment', (eb) => eb.fn.min('seq').as('seq')])
       .where('status', '=', 'queued')
       .where('environment', 'in', environments)
       .where('environment', 'not in', (eb) => eb.selectFrom('operations').select('environment').where('status', 'in', [...HOLDING_STATUSES]))
+      // An operation waiting for approval holds its stack against mutations from plan to
+      // apply; read-only operations (previews) go ahead.
+      .where((eb) => eb.or([
+        eb('type', 'in', [...readOnlyTypes]),
+        eb('environment', 'not in', eb.selectFrom('operations').select('environment').where('status', '=', 'awaiting_approval')),
+      ]))
       .groupBy(['environment']).orderBy('seq').execute();
     for (const candidate of candidates) {
       const first = await this.db.selectFrom('operations').select('id').where('seq', '=', Number(candidate.seq)).executeTakeFirst();

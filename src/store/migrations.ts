@@ -205,5 +205,60 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
         await db.schema.createIndex('auth_failures_by_subject').on('auth_failures').columns(['subject', 'at']).execute();
       },
     },
+    '0005_releases': {
+      async up(db: Kysely<any>) {
+        // Each environment's configuration as versioned data: the `config:` map of a stack file
+        // (secrets as the stack's ciphertext), with who wrote it and, for versions brought in
+        // from the committed stack file, that file's digest.
+        await db.schema.createTable('config_versions')
+          .addColumn('environment', 'text', (c) => c.notNull())
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('config', 'text', (c) => c.notNull())
+          .addColumn('encryption_salt', 'text')
+          .addColumn('author', 'text', (c) => c.notNull())
+          .addColumn('message', 'text')
+          .addColumn('file_digest', 'text')
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          .addPrimaryKeyConstraint('config_versions_pk', ['environment', 'version'])
+          .execute();
+        // What an operation runs with, and, for a protected environment, the plan it waits on.
+        await db.schema.alterTable('operations').addColumn('config_version', 'integer').execute();
+        await db.schema.alterTable('operations').addColumn('program_digest', 'text').execute();
+        await db.schema.alterTable('operations').addColumn('plan', 'text').execute();
+        await db.schema.alterTable('operations').addColumn('awaiting_since', bigint).execute();
+        // A saved plan file (its secrets are ciphertext), so any replica can apply it.
+        await db.schema.createTable('plan_files')
+          .addColumn('operation_id', 'text', (c) => c.primaryKey())
+          .addColumn('content', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createTable('approvals')
+          .addColumn('seq', serial, serialKey)
+          .addColumn('operation_id', 'text', (c) => c.notNull())
+          .addColumn('principal', 'text', (c) => c.notNull())
+          .addColumn('credential_id', 'text')
+          .addColumn('decision', 'text', (c) => c.notNull())
+          .addColumn('comment', 'text')
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('approvals_one_per_person').unique().on('approvals').columns(['operation_id', 'principal']).execute();
+        await db.schema.createTable('releases')
+          .addColumn('seq', serial, serialKey)
+          .addColumn('id', 'text', (c) => c.notNull().unique())
+          .addColumn('environment', 'text', (c) => c.notNull())
+          .addColumn('number', 'integer', (c) => c.notNull())
+          .addColumn('config_version', 'integer', (c) => c.notNull())
+          .addColumn('program_digest', 'text', (c) => c.notNull())
+          .addColumn('images', 'text', (c) => c.notNull())
+          .addColumn('operation_id', 'text', (c) => c.notNull())
+          .addColumn('requested_by', 'text', (c) => c.notNull())
+          .addColumn('approved_by', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('releases_number').unique().on('releases').columns(['environment', 'number']).execute();
+        await db.schema.createIndex('releases_one_current').unique().on('releases').column('environment')
+          .where(sql.ref('status'), '=', 'current').execute();
+      },
+    },
   };
 }

@@ -8,7 +8,7 @@ import type { Kysely, Selectable, UpdateObject } from 'kysely';
 import { ConflictError, UnprocessableError } from '../errors.js';
 import {
   FINISHED_STATUSES, HOLDING_STATUSES, TRANSITIONS, isFinished,
-  type ChangeSummary, type ErrorCode, type Operation, type OperationSpec, type OperationStatus, type OperationType,
+  type ChangeSummary, type ErrorCode, type Operation, type OperationSpec, type OperationStatus, type OperationType, type PlanView,
 } from '../operations/operation.js';
 import { appendResult } from './event-log.js';
 import type { OutboxRepository } from './outbox-repository.js';
@@ -24,6 +24,10 @@ export interface NewOperation {
   message?: string;
   requestedBy: string;
   idempotencyKey?: string;
+  configVersion: number;
+  programDigest: string;
+  /** What the caller asked for beyond the spec (a configuration change...), for Idempotency-Key replays. */
+  request?: unknown;
 }
 
 export interface Transition {
@@ -36,6 +40,8 @@ export interface Transition {
   /** Other columns the change sets (lease, results...). */
   set?: UpdateObject<Database, 'operations'>;
   now?: number;
+  /** More writes that commit with the change (a release, an outbox event), given the changed operation. */
+  also?: (tx: Kysely<Database>, operation: Operation) => Promise<void>;
 }
 
 export class OperationRepository {
@@ -55,6 +61,8 @@ export class OperationRepository {
       idempotency_key: input.idempotencyKey ?? null,
       request_hash: input.idempotencyKey ? requestHash(input) : null,
       queued_at: now,
+      config_version: input.configVersion,
+      program_digest: input.programDigest,
     };
     const inserted = await tx.insertInto('operations').values(row).returningAll().executeTakeFirstOrThrow();
     await this.outbox.append(tx, { kind: 'operation.queued', environment: input.environment, operationId: row.id, payload: { type: input.type } }, now);
@@ -142,6 +150,34 @@ export class OperationRepository {
     return row && { host: row.engine_host, cliPid: row.engine_cli_pid };
   }
 
+  /** The operation waiting for approval on an environment (it holds the stack for mutations), if any. */
+  async awaitingApproval(environment: string): Promise<Operation | undefined> {
+    const row = await this.db.selectFrom('operations').selectAll()
+      .where('environment', '=', environment).where('status', '=', 'awaiting_approval').executeTakeFirst();
+    return row && toOperation(row);
+  }
+
+  /** Operations that have waited for approval since before `since`. */
+  async awaitingSince(before: number): Promise<Operation[]> {
+    const rows = await this.db.selectFrom('operations').selectAll()
+      .where('status', '=', 'awaiting_approval').where('awaiting_since', '<', before).execute();
+    return rows.map(toOperation);
+  }
+
+  /** Stores a saved plan file's content, in the transaction that makes its operation wait. */
+  async savePlanFile(tx: Kysely<Database>, id: string, content: string): Promise<void> {
+    await tx.insertInto('plan_files').values({ operation_id: id, content }).onConflict((oc) => oc.column('operation_id').doUpdateSet({ content })).execute();
+  }
+
+  async planFile(id: string): Promise<string | undefined> {
+    return (await this.db.selectFrom('plan_files').select('content').where('operation_id', '=', id).executeTakeFirst())?.content;
+  }
+
+  /** Replaces an awaiting operation's plan view (its approvals grew), only while it still waits. */
+  async updatePlan(tx: Kysely<Database>, id: string, plan: PlanView): Promise<void> {
+    await tx.updateTable('operations').set({ plan: JSON.stringify(plan) }).where('id', '=', id).where('status', '=', 'awaiting_approval').execute();
+  }
+
   /** Flags a running operation for cancellation; its runner sees the flag when it renews its lease. */
   async flagCancel(id: string, db: Kysely<Database> = this.db): Promise<void> {
     await db.updateTable('operations').set({ cancel_requested: 1 }).where('id', '=', id).execute();
@@ -178,6 +214,7 @@ export class OperationRepository {
       } else if (change.to === 'running') {
         await this.outbox.append(db, { kind: 'operation.started', environment: operation.environment, operationId: id, payload: { type: operation.type } }, now);
       }
+      await change.also?.(db, operation);
       return operation;
     };
     return tx ? apply(tx) : this.db.transaction().execute(apply);
@@ -186,7 +223,7 @@ export class OperationRepository {
 
 function requestHash(input: NewOperation): string {
   const { environment, type, spec, message, requestedBy } = input;
-  return createHash('sha256').update(JSON.stringify([environment, type, spec, message ?? null, requestedBy])).digest('hex');
+  return createHash('sha256').update(JSON.stringify([environment, type, spec, message ?? null, requestedBy, input.request ?? null])).digest('hex');
 }
 
 export function toOperation(row: Row): Operation {
@@ -209,6 +246,9 @@ export function toOperation(row: Row): Operation {
     error: row.error,
     errorCode: row.error_code as ErrorCode | null,
     pulumiVersion: row.pulumi_version,
+    configVersion: row.config_version,
+    programDigest: row.program_digest,
+    plan: row.plan ? (JSON.parse(row.plan) as PlanView) : null,
   };
 }
 

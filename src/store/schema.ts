@@ -30,6 +30,11 @@ export interface OperationsTable {
   spec: string | null;
   error_code: string | null;
   engine_cli_pid: number | null;
+  config_version: number | null;
+  program_digest: string | null;
+  /** The saved plan an operation on a protected environment waits on (JSON), once planned. */
+  plan: string | null;
+  awaiting_since: number | null;
 }
 
 export interface OperationEventsTable {
@@ -133,6 +138,48 @@ export interface StacksTable {
   created_at: number;
 }
 
+export interface ConfigVersionsTable {
+  environment: string;
+  version: number;
+  /** The `config:` map of a stack file, as JSON; secrets are `{secure: ciphertext}`. */
+  config: string;
+  encryption_salt: string | null;
+  author: string;
+  message: string | null;
+  file_digest: string | null;
+  created_at: number;
+}
+
+export interface PlanFilesTable {
+  operation_id: string;
+  content: string;
+}
+
+export interface ApprovalsTable {
+  seq: Generated<number>;
+  operation_id: string;
+  principal: string;
+  credential_id: string | null;
+  decision: string;
+  comment: string | null;
+  created_at: number;
+}
+
+export interface ReleasesTable {
+  seq: Generated<number>;
+  id: string;
+  environment: string;
+  number: number;
+  config_version: number;
+  program_digest: string;
+  images: string;
+  operation_id: string;
+  requested_by: string;
+  approved_by: string;
+  status: string;
+  created_at: number;
+}
+
 export interface Database {
   operations: OperationsTable;
   operation_events: OperationEventsTable;
@@ -146,4 +193,8 @@ export interface Database {
   outbox_consumers: OutboxConsumersTable;
   rate_limits: RateLimitsTable;
   stacks: StacksTable;
+  config_versions: ConfigVersionsTable;
+  plan_files: PlanFilesTable;
+  approvals: ApprovalsTable;
+  releases: ReleasesTable;
 }

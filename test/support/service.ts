@@ -52,6 +52,8 @@ export async function startTestService(options: {
     logLevel: 'debug',
     pollMilliseconds: 200,
     leaseSeconds: 10,
+    // No approvals unless a test asks for them (approvals.test.ts, releases.test.ts do).
+    protectedEnvironments: [],
     ...options.config,
   });
   const logs: string[] = [];

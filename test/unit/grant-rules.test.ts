@@ -16,6 +16,15 @@ describe('grant rules', () => {
     expect(mayGrant([{ role: 'deployer', environments: '*' }], { role: 'admin', environments: ['development'] })).toBe(false);
   });
 
+  it('compares roles by the permissions they include: approver and deployer hand out neither of each other', () => {
+    const deployer: Grant[] = [{ role: 'deployer', environments: '*' }];
+    const approver: Grant[] = [{ role: 'approver', environments: '*' }];
+    expect(mayGrant(deployer, { role: 'approver', environments: ['development'] })).toBe(false);
+    expect(mayGrant(approver, { role: 'deployer', environments: ['development'] })).toBe(false);
+    expect(mayGrant(approver, { role: 'viewer', environments: ['development'] })).toBe(true);
+    expect(mayGrant(devAdmin, { role: 'approver', environments: ['development'] })).toBe(true);
+  });
+
   it('grants production only to a holder of production by name, "*" being no such grant', () => {
     expect(mayGrant(starAdmin, { role: 'admin', environments: ['production'] })).toBe(false);
     expect(mayGrant(starAdmin, { role: 'viewer', environments: ['production'] })).toBe(false);
