@@ -3,7 +3,10 @@
 //   2. four stacks updated in parallel ÷ one alone, with a program whose resources wait on I/O;
 //   3. POST to first streamed event, p50/p99 over 20 runs, next to the CLI's own time to its first event;
 //   4. p99 of listing 50 operations with 100,000 in history, SQLite and PostgreSQL, 50 concurrent
-//      clients, next to a plain Fastify route serving the same bytes in the same run.
+//      clients, next to a plain Fastify route serving the same bytes in the same run;
+//   5. an update that carries a configuration change (a new version, in the same transaction)
+//      against the same update without one;
+//   6. the engine processes an operation holds while its plan awaits approval.
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
 import { join } from 'node:path';
@@ -32,7 +35,7 @@ async function serve(program: TempProgram, extra: Partial<Parameters<typeof load
   const config = loadConfig({ PATH: process.env.PATH }, {
     dataDir: join(program.dir, '..', 'data'), projectDir: program.dir, stateBackendUrl: program.backendUrl,
     secretsPassphrase: TEST_PASSPHRASE, logLevel: 'warn', pollMilliseconds: 200, bootstrapAdminKey: KEY,
-    rateLimitPerMinute: 1_000_000, rateLimitPerSourcePerMinute: 1_000_000, ...extra,
+    rateLimitPerMinute: 1_000_000, rateLimitPerSourcePerMinute: 1_000_000, protectedEnvironments: [], ...extra,
   });
   const service = await startService(config, createLogger('warn'));
   const url = await service.app.listen({ host: '127.0.0.1', port: 0 });
@@ -40,10 +43,10 @@ async function serve(program: TempProgram, extra: Partial<Parameters<typeof load
 }
 
 /** POST an operation and read its event stream; resolves at the first event and at the result. */
-async function postAndStream(url: string, env: string, type: string) {
+async function postAndStream(url: string, env: string, type: string, extra: object = {}) {
   const start = performance.now();
   const created = await fetch(`${url}/v1/environments/${env}/operations`, {
-    method: 'POST', headers: { 'content-type': 'application/json', ...AUTH }, body: JSON.stringify({ type }),
+    method: 'POST', headers: { 'content-type': 'application/json', ...AUTH }, body: JSON.stringify({ type, ...extra }),
   });
   const { id } = (await created.json()) as { id: string };
   const stream = await fetch(`${url}/v1/operations/${id}/events`, { headers: { accept: 'text/event-stream', ...AUTH } });
@@ -117,6 +120,38 @@ async function parallelStacks() {
   }
 }
 
+async function releases() {
+  const program = copyProgram('service-project');
+  const { service, url } = await serve(program, { protectedEnvironments: ['staging'] });
+  try {
+    await postAndStream(url, 'development', 'update');
+    const plain: number[] = [];
+    const changed: number[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      plain.push((await postAndStream(url, 'development', 'update')).total);
+      // A key the program does not read: the engine's work is the same, ours is the new version.
+      changed.push((await postAndStream(url, 'development', 'update', { config: { set: { benchRound: i } } })).total);
+    }
+    const delta = median(changed) - median(plain);
+    report('5. update with a config change − without (median)', ms(median(changed)), ms(median(plain)), `${delta >= 0 ? '+' : ''}${ms(delta)}`, '≤ +150 ms');
+
+    const created = await fetch(`${url}/v1/environments/staging/operations`, {
+      method: 'POST', headers: { 'content-type': 'application/json', ...AUTH }, body: JSON.stringify({ type: 'update' }),
+    });
+    const { id } = (await created.json()) as { id: string };
+    let status = '';
+    while (status !== 'awaiting_approval') {
+      status = ((await (await fetch(`${url}/v1/operations/${id}?wait=30`, { headers: AUTH })).json()) as { status: string }).status;
+      if (!['queued', 'running', 'awaiting_approval'].includes(status)) throw new Error(`the plan ended ${status}`);
+    }
+    const held = service.engine.processes(id).length;
+    report('6. engine processes while a plan awaits approval', String(held), '0', '', '0');
+  } finally {
+    await service.stop(1000);
+    program.remove();
+  }
+}
+
 async function listing(database: 'sqlite' | 'postgres') {
   const program = copyProgram('service-project');
   const pg = database === 'postgres' ? await createPostgresDatabase() : undefined;
@@ -163,10 +198,14 @@ async function seed(service: Service, count: number) {
   }
 }
 
-await apiVersusCli();
-await parallelStacks();
-await listing('sqlite');
-await listing('postgres');
+const only = process.env.BENCH_ONLY?.split(',');
+const parts: Record<string, () => Promise<void>> = {
+  api: apiVersusCli, parallel: parallelStacks, releases, listing: async () => {
+    await listing('sqlite');
+    await listing('postgres');
+  },
+};
+for (const [name, part] of Object.entries(parts)) if (!only || only.includes(name)) await part();
 
 const header = ['measure', 'Stackpilot', 'reference (same run)', 'ratio / delta', 'target'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
