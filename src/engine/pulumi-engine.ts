@@ -88,6 +88,8 @@ export class PulumiEngine implements Engine {
       // Saved plans are behind the CLI's experimental switch; it is set for these runs alone,
       // since with it every `up` would also make and enforce a plan of its own.
       const experimental: Record<string, string> = request.flags.savePlan || request.flags.plan ? { PULUMI_EXPERIMENTAL: 'true' } : {};
+      // A preview-only destroy or refresh asks for no confirmation, and the CLI refuses one with it.
+      if (request.flags.previewOnly) experimental.PULUMI_SKIP_CONFIRMATIONS = 'false';
       const run = await runStackCommand(this.binary, {
         args, cwd: workspace.dir, env: { ...this.spawnEnv(request.operationId), ...experimental }, signal: request.signal, onStdout: request.onOutput, onSpawn: request.onSpawn,
       }, (event) => request.onEvent(toEngineEvent(event)));

@@ -123,9 +123,10 @@ export class OperationRunner {
     } finally {
       clearInterval(heartbeat);
       stop.removeEventListener('abort', onStop);
-      this.steps.removePlanFile(operation);
     }
+    // The plan file goes into the database with the wait for approval; no copy stays on disk.
     const planned = phase === 'plan' && outcome && !leaseLost ? this.steps.planned(operation, outcome.summary, changes, stateDigest) : undefined;
+    this.steps.removePlanFile(operation);
     if (planned) recorder.event({ type: APPROVAL_EVENT, payload: { status: 'awaiting_approval', ...planned.view } });
     await recorder.flush();
     if (leaseLost) {

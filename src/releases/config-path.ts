@@ -12,6 +12,16 @@ const CONFIG_PATH = new RegExp(CONFIG_PATH_PATTERN);
 export const MAX_PATH_LENGTH = 200;
 
 export const SECRET_MASK = '[secret]';
+export const MAX_VALUE_LENGTH = 4096;
+
+/** A value a path may be set to: a printable string of bounded length, a finite number or a boolean. */
+export function checkValue(value: unknown, field: string): void {
+  const fits = typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))
+    || (typeof value === 'string' && value.length <= MAX_VALUE_LENGTH && !/[\u0000-\u001f\u007f]/.test(value));
+  if (!fits) {
+    throw new InvalidInputError('invalid_config_value', `${field} must be a printable string of at most ${MAX_VALUE_LENGTH} characters, a number or a boolean: set nested values by path`, { field });
+  }
+}
 
 interface ParsedPath {
   /** The top-level key: `namespace:name`. */

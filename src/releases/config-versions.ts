@@ -15,7 +15,7 @@ import { isUniqueViolation } from '../store/operation-repository.js';
 import type { OutboxRepository } from '../store/outbox-repository.js';
 import type { Page } from '../store/rows.js';
 import type { Database } from '../store/schema.js';
-import { diffConfig, flatten, parsePath, setAt, unsetAt, type ConfigDiff, type ConfigMap } from './config-path.js';
+import { checkValue, diffConfig, flatten, parsePath, setAt, unsetAt, type ConfigDiff, type ConfigMap } from './config-path.js';
 
 export interface ConfigChange {
   /** Plain values by path. */
@@ -133,7 +133,10 @@ export class ConfigVersions {
   /** Validates a change and encrypts its secrets (outside any transaction: it runs the CLI). */
   async prepare(environment: string, change: ConfigChange): Promise<PreparedChange> {
     const project = this.catalog.project;
-    const sets = Object.entries(change.set ?? {}).map(([path, value]) => ({ path: parsePath(path, project, `set.${path}`), value }));
+    const sets = Object.entries(change.set ?? {}).map(([path, value]) => {
+      checkValue(value, `set.${path}`);
+      return { path: parsePath(path, project, `set.${path}`), value };
+    });
     const secretEntries = Object.entries(change.secrets ?? {});
     const secretPaths = secretEntries.map(([path]) => parsePath(path, project, `secrets.${path}`));
     const unsets = (change.unset ?? []).map((path, i) => parsePath(path, project, `unset[${i}]`));

@@ -2,6 +2,8 @@
 // releases, promotion along the pipeline, rollback, and approving or rejecting a saved plan.
 // Each handler turns the request into an actor and its input, and calls the domain.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
+import type { Operation } from '../operations/operation.js';
 import { Type } from 'typebox';
 import { PreconditionRequiredError } from '../errors.js';
 import type { Approvals } from '../releases/approvals.js';
@@ -24,6 +26,8 @@ const Env = Type.Object({ env: EnvironmentName });
 const VersionNumber = Type.Integer({ minimum: 1, maximum: 2_147_483_647 });
 const tags = ['releases'];
 const etag = (version: number) => `"${version}"`;
+/** 202 with the queued operation and where to follow it. */
+const accepted = (reply: FastifyReply, operation: Operation) => reply.code(202).header('location', `/v1/operations/${operation.id}`).send(operation);
 
 export const releaseRoutes: FastifyPluginAsyncTypebox<ReleaseServices> = async (app, { versions, releases, approvals, promotions, rollbacks }) => {
   app.get('/v1/environments/:env/config', {
@@ -120,10 +124,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<ReleaseServices> = async (
       }, { additionalProperties: false }),
       response: { 202: Type.Ref('Operation'), ...problems(400, 401, 403, 404, 409, 413, 415, 429, 500) },
     },
-  }, async (request, reply) => {
-    const operation = await promotions.promote(actorOf(request), request.params.env, request.body);
-    return reply.code(202).header('location', `/v1/operations/${operation.id}`).send(operation);
-  });
+  }, async (request, reply) => accepted(reply, await promotions.promote(actorOf(request), request.params.env, request.body)));
 
   app.post('/v1/environments/:env/rollbacks', {
     schema: {
@@ -138,10 +139,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<ReleaseServices> = async (
       }, { additionalProperties: false }),
       response: { 202: Type.Ref('Operation'), ...problems(400, 401, 403, 404, 409, 413, 415, 429, 500) },
     },
-  }, async (request, reply) => {
-    const operation = await rollbacks.rollback(actorOf(request), request.params.env, request.body);
-    return reply.code(202).header('location', `/v1/operations/${operation.id}`).send(operation);
-  });
+  }, async (request, reply) => accepted(reply, await rollbacks.rollback(actorOf(request), request.params.env, request.body)));
 
   app.get('/v1/pipeline', {
     schema: {

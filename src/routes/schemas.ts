@@ -86,7 +86,8 @@ export const Operation = Type.Object({
 /** A configuration path, as `pulumi config set --path` takes it. */
 export const ConfigPath = Type.String({ pattern: CONFIG_PATH_PATTERN, maxLength: MAX_PATH_LENGTH, description: 'A path as `pulumi config set --path` takes it: backend.image, aws:region, hosts[0]' });
 const MAX_VALUE = 4096;
-const ConfigValue = Type.Union([PrintableText(MAX_VALUE), Type.Number(), Type.Boolean()], { description: 'A string (at most 4096 characters), number or boolean' });
+// Checked in the domain (releases/config-path.ts), not here: the validator coerces types, and "80" must stay a string.
+const ConfigValue = Type.Unknown({ description: 'A string (at most 4096 characters, printable), number or boolean' });
 
 export const ConfigChange = Type.Object({
   set: Type.Optional(Type.Record(ConfigPath, ConfigValue, { maxProperties: 100, description: 'Values to set, by path' })),

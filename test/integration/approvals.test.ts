@@ -128,7 +128,7 @@ describe.each(DATABASES)('approvals on %s', (database) => {
   it('plans a destroy too, and applies it once approved', async () => {
     const { id } = (await service.inject({ method: 'POST', url: '/v1/environments/staging/operations', payload: { type: 'destroy' } })).json();
     const waiting = await settled(service, id);
-    expect(waiting.status).toBe('awaiting_approval');
+    expect(waiting.status, waiting.error).toBe('awaiting_approval');
     expect(waiting.plan.summary).toMatchObject({ delete: 5 });
     expect((await decide(alice, id, 'approve')).statusCode).toBe(200);
     const destroyed = await settled(service, id);

@@ -132,8 +132,10 @@ describe.each(DATABASES)('releases API on %s', (database) => {
     const versions = async () => (await config('development')).json().version;
     const start = await versions();
     const cases: Array<[string, object, number, string]> = [
-      ['an invalid config path', { set: { 'bad path!': 'x' } }, 400, 'invalid_request'],
-      ['an oversized value', { set: { big: 'x'.repeat(5000) } }, 400, 'invalid_request'],
+      ['an invalid config path', { set: { 'bad path!': 'x' } }, 400, 'invalid_config_path'],
+      ['an invalid path to unset', { unset: ['a..b'] }, 400, 'invalid_request'],
+      ['an oversized value', { set: { big: 'x'.repeat(5000) } }, 400, 'invalid_config_value'],
+      ['an object value', { set: { big: { nested: true } } }, 400, 'invalid_config_value'],
       ['nothing to change', {}, 400, 'empty_config_change'],
     ];
     for (const [what, payload, status, code] of cases) {

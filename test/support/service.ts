@@ -54,6 +54,8 @@ export async function startTestService(options: {
     leaseSeconds: 10,
     // No approvals unless a test asks for them (approvals.test.ts, releases.test.ts do).
     protectedEnvironments: [],
+    // A prebuilt toolchain, when the run names one (as the container image does).
+    ...(process.env.STACKPILOT_TOOLCHAIN_DIR ? { toolchainDir: process.env.STACKPILOT_TOOLCHAIN_DIR } : {}),
     ...options.config,
   });
   const logs: string[] = [];
