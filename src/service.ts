@@ -24,6 +24,7 @@ import type { Engine } from './engine/types.js';
 import { EnvironmentCatalog } from './environments/environment-catalog.js';
 import { EnvironmentStatusView } from './environments/environment-status.js';
 import { buildApp } from './http/app.js';
+import { createIntegrations, type Integrations } from './integrations.js';
 import { Readiness } from './http/readiness.js';
 import { OutboxDispatcher } from './notifications/outbox-dispatcher.js';
 import { OutboxFeed } from './notifications/outbox-feed.js';
@@ -65,6 +66,8 @@ export interface Service {
   operations: OperationService;
   repositories: { operations: OperationRepository; leases: LeaseRepository; eventLog: EventLog; outbox: OutboxRepository };
   dispatcher: OutboxDispatcher;
+  /** Webhooks, Slack ChatOps and metrics. */
+  integrations: Integrations;
   /** Stops taking work, drains running operations, closes the app and the database. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -159,8 +162,10 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     toolchain: async () => (await fileAccess(join(toolchain.bin, 'pulumi'), constants.X_OK), true),
     stateBackend: () => engine.reachable(),
   });
+  const environments = new EnvironmentStatusView(catalog, operationRows, engine, governance);
+  const integrations = createIntegrations(config, { db, dialect, governance, audit, catalog, operations, environments, dispatcher, owner }, logger);
   const app = await buildApp({
-    environments: new EnvironmentStatusView(catalog, operationRows, engine, governance),
+    environments, integrations,
     operations, access, authenticator, audit, readiness,
     rateLimit: { max: config.rateLimitPerMinute, maxPerSource: config.rateLimitPerSourcePerMinute, windowSeconds: 60, store: dialect === 'postgres' ? databaseRateLimitStore(db) : undefined },
   }, logger, {
@@ -168,6 +173,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     timeouts: { requestMs: config.requestTimeoutSeconds * 1000, headersMs: Math.min(config.headersTimeoutSeconds, config.requestTimeoutSeconds) * 1000 },
   });
   queue.start();
+  await integrations.start();
   dispatcher.start();
   readiness.start();
   const anchoring = setInterval(() => void audit.anchor().catch((error) => logger.warn({ err: error }, 'could not anchor the audit trail')), AUDIT_ANCHOR_MS);
@@ -179,6 +185,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     clearInterval(anchoring);
     await audit.anchor().catch(() => undefined);
     await dispatcher.stop();
+    await integrations.stop();
     feed.stop();
     readiness.stop();
     await listener?.close();
@@ -186,7 +193,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     await database.close();
   })());
   return {
-    app, access, audit, engine, database, queue, operations, dispatcher, stop,
+    app, access, audit, engine, database, queue, operations, dispatcher, integrations, stop,
     repositories: { operations: operationRows, leases, eventLog, outbox },
   };
 }
