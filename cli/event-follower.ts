@@ -43,7 +43,7 @@ async function readOnce(client: ApiClient, operationId: string, lastId: string |
     parseAs: 'stream',
   });
   if (!answer.response.ok || !answer.data) {
-    const problem = (await answer.response.json().catch(() => ({}))) as { code?: string; detail?: string };
+    const problem = (answer.error ?? {}) as { code?: string; detail?: string };
     const usage = [400, 401, 403, 404].includes(answer.response.status);
     if (!usage && answer.response.status >= 500) return false;
     throw new CliError(usage ? EXIT.usage : EXIT.failed, `${answer.response.status} ${problem.code ?? 'error'}: ${problem.detail ?? ''}`);

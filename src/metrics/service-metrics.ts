@@ -13,6 +13,8 @@ import type { OutboxConsumer } from '../notifications/outbox-dispatcher.js';
 const RESULTS = new Set(['succeeded', 'failed', 'cancelled', 'interrupted', 'rejected', 'expired']);
 const WAITING = new Set(['queued']);
 const AWAITING_APPROVAL = 'awaiting_approval';
+/** Timings older than this when the consumer first sees them are skipped (see observe). */
+const FRESH_MS = 10 * 60_000;
 const OPERATION_SECONDS = [1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
 
 export class ServiceMetrics {
@@ -71,6 +73,8 @@ export class ServiceMetrics {
 
   private async observe(queries: MetricsQueries, event: StoredOutboxEvent): Promise<void> {
     if (!event.operationId || (event.kind !== 'operation.started' && event.kind !== 'operation.finished')) return;
+    // A consumer new to an old database starts at its first event: history is not re-observed.
+    if (Date.parse(event.createdAt) < Date.now() - FRESH_MS) return;
     const operation = await queries.operation(event.operationId);
     if (!operation?.startedAt) return;
     if (event.kind === 'operation.started') this.wait.observe(Math.max(0, operation.startedAt - operation.queuedAt) / 1000);

@@ -38,7 +38,8 @@ export class SlackNotifier implements OutboxConsumer {
 
   async handle(event: StoredOutboxEvent): Promise<void> {
     const kind = publicEventOf(event);
-    if (!kind || !event.operationId) return;
+    // Past the posting window nothing may be posted any more (and old history is not read).
+    if (!kind || !event.operationId || Date.parse(event.createdAt) < Date.now() - POST_WINDOW_MS) return;
     const progress = PROGRESS[kind.name];
     if (progress) {
       const sealed = await this.slack.takePost(event.operationId, MAX_POSTS, Date.now() - POST_WINDOW_MS);

@@ -15,7 +15,9 @@ export class WebhookFanout implements OutboxConsumer {
   async handle(event: StoredOutboxEvent): Promise<void> {
     const kind = publicEventOf(event);
     if (!kind) return;
-    const targets = (await this.webhooks.active()).filter((hook) => subscribed(hook, kind.name, event.environment));
+    // An endpoint hears of what happens after it was registered, not of older history.
+    const at = Date.parse(event.createdAt);
+    const targets = (await this.webhooks.active()).filter((hook) => Number(hook.created_at) <= at && subscribed(hook, kind.name, event.environment));
     if (!targets.length) return;
     // The body every attempt sends, fixed now: the Standard Webhooks envelope.
     const payload = JSON.stringify({ type: kind.name, timestamp: event.createdAt, data: eventData(event) });
