@@ -36,7 +36,7 @@ export async function queueOperation(context: Context, env: string, request: {
 
 /** After a queueing call: report, then wait or follow as asked, and say how it ended. */
 export async function settle(context: Context, operation: Operation, waiting: Waiting): Promise<ExitCode> {
-  if (!context.json) context.err(`queued ${operation.type} of ${operation.environment}: ${operation.id}`);
+  context.err(`queued ${operation.type} of ${operation.environment}: ${operation.id}`); // stderr: --json output stays clean
   if (waiting.follow) return follow(context, operation, waiting.timeout);
   if (waiting.wait) return waitForEnd(context, operation, waiting.timeout);
   print(context, operation, () => describeOperation(operation));
@@ -66,7 +66,7 @@ async function follow(context: Context, operation: Operation, timeoutSeconds: nu
       else context.out(plainLine(event));
     },
     onReconnect(lastId, attempt) {
-      if (!context.json) context.err(`stream dropped; resuming after event ${lastId ?? 0} (attempt ${attempt})`);
+      context.err(`stream dropped; resuming after event ${lastId ?? 0} (attempt ${attempt})`);
     },
   });
   const first = await Promise.race([streamed, timedOut]).finally(() => stopTimer.abort());
