@@ -172,8 +172,12 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     tls: config.tlsCert && config.tlsKey ? { cert: config.tlsCert, key: config.tlsKey } : undefined,
     timeouts: { requestMs: config.requestTimeoutSeconds * 1000, headersMs: Math.min(config.headersTimeoutSeconds, config.requestTimeoutSeconds) * 1000 },
   });
+  await integrations.start().catch(async (error: Error) => {
+    await app.close();
+    await database.close();
+    throw new StartupError(`cannot start the integrations: ${error.message.split('\n')[0]} (is STACKPILOT_METRICS_PORT taken?)`);
+  });
   queue.start();
-  await integrations.start();
   dispatcher.start();
   readiness.start();
   const anchoring = setInterval(() => void audit.anchor().catch((error) => logger.warn({ err: error }, 'could not anchor the audit trail')), AUDIT_ANCHOR_MS);

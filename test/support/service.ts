@@ -52,6 +52,7 @@ export async function startTestService(options: {
     logLevel: 'debug',
     pollMilliseconds: 200,
     leaseSeconds: 10,
+    metricsPort: 0, // test files run side by side: each service's metrics listener on a free port
     ...options.config,
   });
   const logs: string[] = [];
