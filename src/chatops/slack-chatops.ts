@@ -81,7 +81,7 @@ export class SlackChatOps {
     if (!actor) return ephemeral(UNMAPPED);
     try {
       const operation = await this.operations.get(actor, payload.operationId);
-      await this.refuseProduction(actor, action, operation);
+      await this.refuseUnfitApprover(actor, action, operation);
       const decided = await this.releases().decide(actor, operation.id, payload.decision, `from Slack by ${payload.userId}`);
       return { response_type: 'in_channel', replace_original: true, text: `${payload.decision === 'approve' ? ':white_check_mark: Approved' : ':x: Rejected'} by ${actor.principal}: ${decided.type} of ${decided.environment} (${decided.id}) is ${decided.status}` };
     } catch (error) {
@@ -109,7 +109,7 @@ export class SlackChatOps {
       case 'reject': {
         if (!UUID.test(first)) throw new InvalidInputError('invalid_command', `${JSON.stringify(first.slice(0, 40))} is not an operation id`);
         const operation = await this.operations.get(actor, first);
-        await this.refuseProduction(actor, { name: 'slackCommand', target: `operation:${first}`, permission: 'authenticated' }, operation);
+        await this.refuseUnfitApprover(actor, { name: 'slackCommand', target: `operation:${first}`, permission: 'authenticated' }, operation);
         const decided = await this.releases().decide(actor, first, name);
         return ephemeral(`${name === 'approve' ? 'Approved' : 'Rejected'}: ${decided.type} of ${decided.environment} (${decided.id}) is ${decided.status}`);
       }
@@ -128,14 +128,19 @@ export class SlackChatOps {
   }
 
   /**
-   * A Slack identity carries no second factor, and production approvals need one: they are
-   * refused here with a link to where they can be made (the dashboard, or the CLI with a session).
+   * The rules the API applies to approvers, checked before anything is decided: nobody approves
+   * their own request; and a Slack identity carries no second factor, which production
+   * approvals need, so those are refused with a link to where they can be made (the dashboard,
+   * or the CLI with a session).
    */
-  private async refuseProduction(actor: Actor, action: Action, operation: Operation): Promise<void> {
+  private async refuseUnfitApprover(actor: Actor, action: Action, operation: Operation): Promise<void> {
+    const scoped = { ...action, environment: operation.environment };
+    if (operation.requestedBy === actor.principal) {
+      throw await this.governance.refuse(actor, scoped, new ForbiddenError('approver_is_requester', `${actor.principal} asked for operation ${operation.id}: someone else must decide it`));
+    }
     if (operation.environment !== PROTECTED_ENVIRONMENT) return;
     const where = this.settings.publicUrl ? ` at ${this.settings.publicUrl}/operations/${operation.id}` : ' on the dashboard, or with the CLI and a session';
-    throw await this.governance.refuse(actor, { ...action, environment: operation.environment },
-      new ForbiddenError('second_factor_required', `production approvals need a second factor: decide${where}`));
+    throw await this.governance.refuse(actor, scoped, new ForbiddenError('second_factor_required', `production approvals need a second factor: decide${where}`));
   }
 
   private releases(): ReleaseActions {

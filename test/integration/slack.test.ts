@@ -140,4 +140,15 @@ describe.each(DATABASES)('Slack ChatOps on %s', (database) => {
     expect(answer.json().text).toMatch(/second factor/);
     expect((await refusals('second_factor_required')).some((r: { principal: string }) => r.principal === 'bob')).toBe(true);
   });
+
+  it('refuses an approver who is the requester, before anything is decided', async () => {
+    // Alice asks from Slack, then presses Approve on her own request.
+    const { text } = (await slack(command('U0ALICE', 'preview development'))).json();
+    const id = /operation ([0-9a-f-]{36})/.exec(text)![1]!;
+    const press = (user: string) => signed('/v1/chatops/slack/interactions', { payload: JSON.stringify({ type: 'block_actions', user: { id: user }, actions: [{ action_id: 'approve', value: id }] }) });
+    expect((await slack(press('U0ALICE'))).json().text).toMatch(/someone else must decide it/);
+    expect((await refusals('approver_is_requester')).some((r: { principal: string }) => r.principal === 'alice')).toBe(true);
+    // Another person passes that rule; approvals themselves come with releases (issue 10).
+    expect((await slack(press('U0BOB'))).json().text).toMatch(/not available on this server yet/);
+  });
 });
