@@ -2,6 +2,7 @@
 // targets before any connection is made, unless their range is allowlisted; and the retry
 // schedule spreads attempts as Standard Webhooks describes.
 import { describe, expect, it } from 'vitest';
+import { startReceiver } from '../support/receiver.js';
 import { postOutbound } from '../../src/notifications/webhooks/outbound-request.js';
 import { DEFAULT_RETRY_SECONDS, nextAttemptAt } from '../../src/notifications/webhooks/retry-schedule.js';
 import { TargetRefusedError, checkTarget, parseAllowlist, parseTargetUrl, refusalOf } from '../../src/notifications/webhooks/target-guard.js';
@@ -32,8 +33,19 @@ describe('the webhook target guard', () => {
     }
   });
 
-  it('refuses a name that resolves to loopback', async () => {
+  it('refuses a name that resolves to loopback, at the connection itself, with nothing sent', async () => {
     await expect(checkTarget(parseTargetUrl('http://localhost:9/'), [])).rejects.toThrow(/loopback/);
+    const receiver = await startReceiver();
+    try {
+      const byName = receiver.url.replace('127.0.0.1', 'localhost');
+      await expect(postOutbound(byName, '{}', {}, { allow: [], timeoutMs: 10_000 })).rejects.toThrow(/loopback/);
+      expect(receiver.requests).toEqual([]);
+      // Allowlisted, the same name is reached: the refusal was the guard's, not the network's.
+      expect((await postOutbound(byName, '{}', {}, { allow: parseAllowlist(['127.0.0.0/8', '::1/128']), timeoutMs: 10_000 })).status).toBe(200);
+      expect(receiver.requests).toHaveLength(1);
+    } finally {
+      await receiver.close();
+    }
   });
 
   it.each(['ftp://example.com/', 'file:///etc/passwd', 'javascript:alert(1)', 'not a url', 'https://user:pw@example.com/'])('refuses the URL %s', (url) => {
