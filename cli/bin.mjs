@@ -4,4 +4,5 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { main } = await import('./stackpilot.ts');
-process.exitCode = await main(process.argv.slice(2));
+// Exit as soon as the command has its answer: a stream or long poll still closing keeps nothing open.
+process.exit(await main(process.argv.slice(2)));

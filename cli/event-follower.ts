@@ -14,13 +14,16 @@ export interface FollowOptions {
   onEvent(event: StreamEvent): void;
   /** Told each time the stream is resumed after a drop. */
   onReconnect?(lastId: string | undefined, attempt: number): void;
+  /** Stops following (the connection is closed). */
+  signal?: AbortSignal;
 }
 
 export async function followEvents(client: ApiClient, operationId: string, options: FollowOptions): Promise<void> {
   let lastId = options.afterId;
   let failures = 0;
   for (;;) {
-    const ended = await readOnce(client, operationId, lastId, (event) => {
+    if (options.signal?.aborted) return;
+    const ended = await readOnce(client, operationId, lastId, options.signal, (event) => {
       lastId = event.id;
       failures = 0;
       options.onEvent(event);
@@ -28,7 +31,7 @@ export async function followEvents(client: ApiClient, operationId: string, optio
       if (error instanceof CliError) throw error;
       return false; // a dropped connection: resume below
     });
-    if (ended) return;
+    if (ended || options.signal?.aborted) return;
     if (failures >= RETRY_DELAYS_MS.length) throw new CliError(EXIT.failed, `lost the event stream of ${operationId} and could not resume it`);
     options.onReconnect?.(lastId, failures + 1);
     await sleep(RETRY_DELAYS_MS[failures++]!);
@@ -36,11 +39,12 @@ export async function followEvents(client: ApiClient, operationId: string, optio
 }
 
 /** One connection: true when it delivered the `result` event (or the stream had nothing more). */
-async function readOnce(client: ApiClient, operationId: string, lastId: string | undefined, onEvent: (event: StreamEvent) => void): Promise<boolean> {
+async function readOnce(client: ApiClient, operationId: string, lastId: string | undefined, signal: AbortSignal | undefined, onEvent: (event: StreamEvent) => void): Promise<boolean> {
   const answer = await client.GET('/v1/operations/{id}/events', {
     params: { path: { id: operationId }, header: lastId ? { 'last-event-id': lastId } : {} },
     headers: { accept: 'text/event-stream' },
     parseAs: 'stream',
+    signal,
   });
   if (!answer.response.ok || !answer.data) {
     const problem = (answer.error ?? {}) as { code?: string; detail?: string };

@@ -68,8 +68,14 @@ async function follow(context: Context, operation: Operation, timeoutSeconds: nu
     onReconnect(lastId, attempt) {
       context.err(`stream dropped; resuming after event ${lastId ?? 0} (attempt ${attempt})`);
     },
+    signal: stopTimer.signal,
   });
-  const first = await Promise.race([streamed, timedOut]).finally(() => stopTimer.abort());
+  // An operation can stop short of its end and wait for a person (awaiting approval): its
+  // stream then goes quiet, so its status is long-polled alongside. One that ends is left to
+  // its stream, which ends with its `result` event. Whichever comes first stops the others.
+  const waitingForPerson = untilStopped(context, operation.id, stopTimer.signal)
+    .then((status) => (exitCodeOf(status) === EXIT.pending ? 'person' as const : new Promise<never>(() => undefined)));
+  const first = await Promise.race([streamed.then(() => 'streamed' as const), timedOut, waitingForPerson]).finally(() => stopTimer.abort());
   if (first === 'timeout') {
     context.err(`still ${operation.status} after ${timeoutSeconds} s: ${operation.id}`);
     return EXIT.pending;
@@ -85,6 +91,17 @@ function report(context: Context, operation: Operation): ExitCode {
     return EXIT.pending;
   }
   return exitCodeOf(operation.status);
+}
+
+/** Long-polls until the operation ends or waits for a person; its status then (or when `signal` aborts). */
+async function untilStopped(context: Context, id: string, signal: AbortSignal): Promise<string> {
+  let status = 'queued';
+  while (!stopsWaiting(status) && !signal.aborted) {
+    const { data } = await context.client.GET('/v1/operations/{id}', { params: { path: { id }, query: { wait: LONG_POLL_SECONDS } }, signal }).catch(() => ({ data: undefined }));
+    if (data) status = data.status;
+    else if (!signal.aborted) await sleep(1000, undefined, { signal }).catch(() => undefined);
+  }
+  return status;
 }
 
 /** The stack's resource count before the change: the first guess of --follow's total. */

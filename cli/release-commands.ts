@@ -15,9 +15,10 @@ export async function promote(context: Context, env: string, options: { from?: s
   return settle(context, operation as Operation, waiting);
 }
 
-export async function rollback(context: Context, env: string, options: { to?: string; message?: string }, waiting: Waiting): Promise<ExitCode> {
+export async function rollback(context: Context, env: string, options: { to?: string; message?: string; emergency?: boolean }, waiting: Waiting): Promise<ExitCode> {
   const operation = dataOf(await context.client.POST('/v1/environments/{env}/rollbacks', {
-    params: { path: { env } }, body: { release: options.to ?? 'previous', ...(options.message ? { message: options.message } : {}) },
+    params: { path: { env } },
+    body: { release: options.to ?? 'previous', ...(options.message ? { message: options.message } : {}), ...(options.emergency ? { emergency: true } : {}) },
   }));
   return settle(context, operation as Operation, waiting);
 }

@@ -79,7 +79,8 @@ export function buildProgram(run: (action: (context: Context) => Promise<ExitCod
   waitingOptions(program.command('rollback <env>').description('roll <env> back to a release (default: the previous one)'))
     .option('--to <release>', 'the release id to return to', 'previous')
     .option('-m, --message <text>', 'recorded with the rollback')
-    .action((env: string, options: Waiting & { to?: string; message?: string }) => run((c) => rollback(c, env, options, options)));
+    .option('--emergency', 'roll back at once without waiting for approval, where the policy lets an admin with a session')
+    .action((env: string, options: Waiting & { to?: string; message?: string; emergency?: boolean }) => run((c) => rollback(c, env, options, options)));
 
   for (const decision of ['approve', 'reject'] as const) {
     program.command(`${decision} <op>`).description(`${decision} an operation awaiting approval`)

@@ -72,14 +72,22 @@ describe.each(DATABASES)('the stackpilot CLI on %s', (database) => {
     expect(stdout).toContain('program_failed');
   });
 
-  it('exits 2 for a deploy that is cancelled while it is followed, and 3 when the wait ends first', async () => {
+  it('exits 2 for a deploy that is cancelled while it is followed, and 3 when the wait or the follow ends first', async () => {
     const timedOut = await cli('--json', 'deploy', 'staging', '--wait', '--timeout', '2');
     expect(timedOut.code).toBe(3);
     const first = JSON.parse(timedOut.stdout);
     expect(['queued', 'running']).toContain(first.status);
 
+    // --follow gives up at its timeout too, and exits at once (nothing left open).
+    const started = Date.now();
+    const gaveUp = await cli('deploy', 'staging', '--follow', '--timeout', '2');
+    expect(gaveUp.code).toBe(3);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const abandoned = /queued update of staging: ([0-9a-f-]{36})/.exec(gaveUp.stderr)![1]!;
+    await service.inject({ method: 'POST', url: `/v1/operations/${abandoned}/cancel` });
+
     const followed = startCli(['deploy', 'staging', '--follow'], withoutHelpers(env));
-    const second = await waitFor('the second deploy to queue', async () => (await operationsOf('staging')).find((o: { id: string }) => o.id !== first.id), 20);
+    const second = await waitFor('the second deploy to queue', async () => (await operationsOf('staging')).find((o: { id: string }) => ![first.id, abandoned].includes(o.id)), 20);
     // Cancel the first (running) and the second once it runs: the follower sees its own end.
     await service.inject({ method: 'POST', url: `/v1/operations/${first.id}/cancel` });
     await waitFor('the second deploy to run', async () => (await service.inject(`/v1/operations/${second.id}`)).json().status === 'running', 60);
