@@ -28,25 +28,31 @@ export class ServiceMetrics {
   constructor(queries: MetricsQueries, environments: readonly string[]) {
     collectDefaultMetrics({ register: this.registry });
     const registers = [this.registry];
+    // Three collectors read the same counts: one query per scrape.
+    let counted: { at: number; rows: ReturnType<MetricsQueries['operationCounts']> } | undefined;
+    const operationCounts = () => {
+      if (!counted || Date.now() - counted.at > 1000) counted = { at: Date.now(), rows: queries.operationCounts() };
+      return counted.rows;
+    };
     new Counter({
       name: 'stackpilot_operations_total', help: 'Operations that ended, by environment, type and result', labelNames: ['environment', 'type', 'result'] as const, registers,
       async collect() {
         this.reset();
-        for (const row of await queries.operationCounts()) if (RESULTS.has(row.status)) this.inc({ environment: row.environment, type: row.type, result: row.status }, row.count);
+        for (const row of await operationCounts()) if (RESULTS.has(row.status)) this.inc({ environment: row.environment, type: row.type, result: row.status }, row.count);
       },
     });
     new Gauge({
       name: 'stackpilot_queue_depth', help: 'Operations waiting for their stack', labelNames: ['environment'] as const, registers,
       async collect() {
         const depth = new Map(environments.map((e) => [e, 0]));
-        for (const row of await queries.operationCounts()) if (WAITING.has(row.status)) depth.set(row.environment, (depth.get(row.environment) ?? 0) + row.count);
+        for (const row of await operationCounts()) if (WAITING.has(row.status)) depth.set(row.environment, (depth.get(row.environment) ?? 0) + row.count);
         for (const [environment, count] of depth) this.set({ environment }, count);
       },
     });
     new Gauge({
       name: 'stackpilot_approvals_pending', help: 'Operations awaiting approval', registers,
       async collect() {
-        this.set((await queries.operationCounts()).filter((r) => r.status === AWAITING_APPROVAL).reduce((n, r) => n + r.count, 0));
+        this.set((await operationCounts()).filter((r) => r.status === AWAITING_APPROVAL).reduce((n, r) => n + r.count, 0));
       },
     });
     new Gauge({

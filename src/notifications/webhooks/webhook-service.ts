@@ -5,7 +5,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Actor } from '../../auth/actor.js';
 import type { Action, Governance } from '../../auth/governance.js';
-import { administersAll, administersEverything } from '../../auth/grant-rules.js';
+import { administersAll } from '../../auth/grant-rules.js';
 import type { SecretBox } from '../../auth/secret-box.js';
 import type { EnvironmentCatalog } from '../../environments/environment-catalog.js';
 import { DomainError, ForbiddenError, InvalidInputError, NotFoundError } from '../../errors.js';
@@ -43,7 +43,7 @@ export class WebhookService {
       if (input.environments !== '*') for (const environment of input.environments) this.catalog.require(environment);
       if (!administersAll(actor.grants, [{ role: 'admin', environments: input.environments }])) {
         throw new ForbiddenError('forbidden', input.environments === '*'
-          ? 'a webhook for every environment needs admin of every environment, production by name'
+          ? 'a webhook for every environment ("*") needs an admin grant on "*"'
           : `${actor.principal} does not administer every environment the webhook names`);
       }
       await checkTarget(parseTargetUrl(input.url), this.allow);
@@ -87,7 +87,7 @@ export class WebhookService {
   }
 
   private reaches(actor: Actor, hook: Webhook): boolean {
-    return administersAll(actor.grants, [{ role: 'admin', environments: hook.environments }]) || administersEverything(actor.grants);
+    return administersAll(actor.grants, [{ role: 'admin', environments: hook.environments }]);
   }
 
   /** The endpoint, if the actor administers what it reaches; the same 404 otherwise. */
