@@ -35,7 +35,7 @@ async function serve(program: TempProgram, extra: Partial<Parameters<typeof load
   const config = loadConfig({ PATH: process.env.PATH }, {
     dataDir: join(program.dir, '..', 'data'), projectDir: program.dir, stateBackendUrl: program.backendUrl,
     secretsPassphrase: TEST_PASSPHRASE, logLevel: 'warn', pollMilliseconds: 200, bootstrapAdminKey: KEY,
-    rateLimitPerMinute: 1_000_000, rateLimitPerSourcePerMinute: 1_000_000, protectedEnvironments: [], ...extra,
+    rateLimitPerMinute: 1_000_000, rateLimitPerSourcePerMinute: 1_000_000, protectedEnvironments: [], metricsPort: 0, ...extra,
   });
   const service = await startService(config, createLogger('warn'));
   const url = await service.app.listen({ host: '127.0.0.1', port: 0 });

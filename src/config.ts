@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import ipaddr from 'ipaddr.js';
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
 import { ROLES } from './auth/roles.js';
@@ -77,6 +78,23 @@ const Settings = Type.Object({
   cacheDir: Type.String({ minLength: 1 }),
   /** A prebuilt toolchain (bin/, pulumi-home/) to use instead of the cache's, as the container image has. */
   toolchainDir: Type.Optional(Type.String({ minLength: 1 })),
+  /** Address ranges (CIDR) webhooks and Slack replies may reach although private or loopback. */
+  webhookAllow: Type.Array(Type.String({ minLength: 1 })),
+  /** Seconds before each webhook attempt (the first normally 0); its length is the number of attempts. */
+  webhookRetrySeconds: Type.Array(Type.Integer({ minimum: 0, maximum: 172_800 }), { minItems: 1, maxItems: 20 }),
+  /** Slack app's signing secret: ChatOps is served only when it is set. */
+  slackSigningSecret: Type.Optional(Type.String({ minLength: 8 })),
+  /** Slack bot token (xoxb-...), to post approval requests. */
+  slackBotToken: Type.Optional(Type.String({ minLength: 8 })),
+  slackApiUrl: Type.String({ pattern: '^https?://' }),
+  /** The Slack channel approval requests are posted to. */
+  slackApprovalChannel: Type.Optional(Type.String({ minLength: 1 })),
+  /** Where people reach the dashboard: production approvals from Slack link there for the second factor. */
+  publicUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
+  /** Prometheus metrics: their own listener, unless a token serves them on the main one. */
+  metricsHost: Type.String({ minLength: 1 }),
+  metricsPort: Type.Integer({ minimum: 0, maximum: 65535 }),
+  metricsToken: Type.Optional(Type.String({ minLength: 16 })),
   /** The process's own PATH, handed on to the engine behind the toolchain's bin. */
   path: Type.String(),
   /** The order releases are promoted in, first to last. */
@@ -139,10 +157,21 @@ const VARIABLES = {
   secondFactorApprovalEnvironments: ['STACKPILOT_SECOND_FACTOR_APPROVAL_ENVIRONMENTS', 'production'],
   promotableKeys: ['STACKPILOT_PROMOTABLE_KEYS', 'backend.image,frontend.image'],
   emergencyRollbackEnvironments: ['STACKPILOT_EMERGENCY_ROLLBACK_ENVIRONMENTS', 'production'],
+  webhookAllow: ['STACKPILOT_WEBHOOK_ALLOW', ''], // comma-separated CIDRs
+  webhookRetrySeconds: ['STACKPILOT_WEBHOOK_RETRY_SECONDS', '0,5,300,1800,7200,18000,36000,50400,72000,86400'],
+  slackSigningSecret: ['STACKPILOT_SLACK_SIGNING_SECRET', undefined],
+  slackBotToken: ['STACKPILOT_SLACK_BOT_TOKEN', undefined],
+  slackApiUrl: ['STACKPILOT_SLACK_API_URL', 'https://slack.com/api'],
+  slackApprovalChannel: ['STACKPILOT_SLACK_APPROVAL_CHANNEL', undefined],
+  publicUrl: ['STACKPILOT_PUBLIC_URL', undefined],
+  metricsHost: ['STACKPILOT_METRICS_HOST', '127.0.0.1'],
+  metricsPort: ['STACKPILOT_METRICS_PORT', '9464'],
+  metricsToken: ['STACKPILOT_METRICS_TOKEN', undefined],
 } as const satisfies Record<Key, readonly [string, string | undefined]>;
 
 /** Variables that carry secrets: each may be given as NAME_FILE, and is removed from process.env once read. */
-export const SECRET_VARIABLES = ['DATABASE_URL', 'STACKPILOT_SECRETS_PASSPHRASE', 'STACKPILOT_STATE_BACKEND', 'STACKPILOT_BOOTSTRAP_ADMIN_KEY'] as const;
+export const SECRET_VARIABLES = ['DATABASE_URL', 'STACKPILOT_SECRETS_PASSPHRASE', 'STACKPILOT_STATE_BACKEND', 'STACKPILOT_BOOTSTRAP_ADMIN_KEY',
+  'STACKPILOT_SLACK_SIGNING_SECRET', 'STACKPILOT_SLACK_BOT_TOKEN', 'STACKPILOT_METRICS_TOKEN'] as const;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -151,11 +180,13 @@ export class ConfigError extends Error {
 }
 
 const INTEGER_KEYS = new Set(['port', 'oidcMaxTokenAgeSeconds', 'maxParallelOperations', 'leaseSeconds', 'pollMilliseconds', 'shutdownGraceSeconds',
-  'sessionLifetimeSeconds', 'sessionIdleSeconds', 'requiredApprovals', 'approvalTtlSeconds', 'requestTimeoutSeconds', 'headersTimeoutSeconds', 'maxStreamsPerPrincipal', 'streamRecheckSeconds', 'rateLimitPerMinute', 'rateLimitPerSourcePerMinute', 'lockoutMaxFailures', 'lockoutWindowSeconds']);
+  'sessionLifetimeSeconds', 'sessionIdleSeconds', 'requiredApprovals', 'approvalTtlSeconds', 'requestTimeoutSeconds', 'headersTimeoutSeconds', 'maxStreamsPerPrincipal', 'streamRecheckSeconds', 'rateLimitPerMinute', 'rateLimitPerSourcePerMinute', 'lockoutMaxFailures', 'lockoutWindowSeconds', 'metricsPort']);
 const BOOLEAN_KEYS = new Set(['engineDebugEvents']);
+/** Comma-separated lists (an empty variable is an empty list); those of whole numbers become numbers. */
+const LIST_KEYS = new Set(['webhookAllow', 'webhookRetrySeconds',
+  'pipeline', 'protectedEnvironments', 'secondFactorApprovalEnvironments', 'promotableKeys', 'emergencyRollbackEnvironments']);
+const NUMBER_LIST_KEYS = new Set(['webhookRetrySeconds']);
 const JSON_KEYS = new Set(['oidcIssuers']);
-/** Comma-separated lists; an empty variable is an empty list. */
-const LIST_KEYS = new Set(['pipeline', 'protectedEnvironments', 'secondFactorApprovalEnvironments', 'promotableKeys', 'emergencyRollbackEnvironments']);
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
   const problems: string[] = [];
@@ -166,7 +197,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     raw[key] = INTEGER_KEYS.has(key) && /^-?\d+$/.test(value) ? Number(value)
       : BOOLEAN_KEYS.has(key) && /^(true|false)$/.test(value) ? value === 'true'
         : JSON_KEYS.has(key) ? parseJson(value)
-          : LIST_KEYS.has(key) ? value.split(',').map((item) => item.trim()).filter(Boolean) : value;
+          : LIST_KEYS.has(key) ? parseList(value, NUMBER_LIST_KEYS.has(key)) : value;
   }
   Object.assign(raw, overrides);
   const dataDir = resolve(String(raw.dataDir));
@@ -183,6 +214,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if ((raw.tlsCert === undefined) !== (raw.tlsKey === undefined)) problems.push('STACKPILOT_TLS_CERT and STACKPILOT_TLS_KEY go together');
   for (const key of ['tlsCert', 'tlsKey'] as const) {
     if (typeof raw[key] === 'string' && !existsSync(raw[key])) problems.push(`${VARIABLES[key][0]}: no file ${raw[key]}`);
+  }
+  for (const cidr of (raw.webhookAllow as string[] | undefined) ?? []) {
+    if (!isValidCidr(cidr)) problems.push(`STACKPILOT_WEBHOOK_ALLOW: ${JSON.stringify(cidr)} is not a CIDR range (e.g. 10.0.0.0/8)`);
   }
   if (problems.length) throw new ConfigError(problems);
 
@@ -211,6 +245,20 @@ function parseJson(value: string): unknown {
     return JSON.parse(value);
   } catch {
     return value; // reported by the schema check, by variable name
+  }
+}
+
+function parseList(value: string, numbers: boolean): unknown[] {
+  const items = value.split(',').map((item) => item.trim()).filter(Boolean);
+  return numbers && items.every((item) => /^\d+$/.test(item)) ? items.map(Number) : items;
+}
+
+function isValidCidr(cidr: string): boolean {
+  try {
+    ipaddr.parseCIDR(cidr);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -16,6 +16,14 @@ export const REDACTED_PATHS = [
   'config.secretsPassphrase',
   'config.databaseUrl',
   'config.stateBackendUrl',
+  'config.slackSigningSecret',
+  'config.slackBotToken',
+  'config.metricsToken',
+  '*.secret',
+  '*.signingSecret',
+  '*.botToken',
+  '*.responseUrl',
+  '*.response_url',
 ];
 
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {

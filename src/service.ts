@@ -24,6 +24,7 @@ import type { Engine } from './engine/types.js';
 import { EnvironmentCatalog } from './environments/environment-catalog.js';
 import { EnvironmentStatusView } from './environments/environment-status.js';
 import { buildApp } from './http/app.js';
+import { createIntegrations, type Integrations } from './integrations.js';
 import { Readiness } from './http/readiness.js';
 import { OutboxDispatcher } from './notifications/outbox-dispatcher.js';
 import { OutboxFeed } from './notifications/outbox-feed.js';
@@ -76,6 +77,8 @@ export interface Service {
   repositories: { operations: OperationRepository; leases: LeaseRepository; eventLog: EventLog; outbox: OutboxRepository };
   dispatcher: OutboxDispatcher;
   releases: { versions: ConfigVersions; approvals: Approvals; releases: Releases; policy: ReleasePolicy };
+  /** Webhooks, Slack ChatOps and metrics. */
+  integrations: Integrations;
   /** Stops taking work, drains running operations, closes the app and the database. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -181,13 +184,28 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     toolchain: async () => (await fileAccess(join(toolchain.bin, 'pulumi'), constants.X_OK), true),
     stateBackend: () => engine.reachable(),
   });
+  const environments = new EnvironmentStatusView(catalog, operationRows, engine, governance, releases);
+  const integrations = createIntegrations(config, {
+    db, dialect, governance, audit, catalog, operations, environments, dispatcher, owner,
+    releases: {
+      promote: (actor, env) => promotions.promote(actor, env, { message: 'promoted from Slack' }),
+      rollback: (actor, env) => rollbacks.rollback(actor, env, { release: 'previous', message: 'rolled back from Slack' }),
+      decide: (actor, id, decision, comment) => approvals!.decide(actor, id, decision, comment),
+      deployWithConfig: async (actor, env, set) => (await operations.enqueue(actor, env, { type: 'update', scope: 'all', config: { set } })).operation,
+    },
+  }, logger);
   const app = await buildApp({
-    environments: new EnvironmentStatusView(catalog, operationRows, engine, governance, releases),
-    operations, access, releases: { versions, releases, approvals, promotions, rollbacks }, authenticator, audit, readiness,
+    environments, integrations, releases: { versions, releases, approvals, promotions, rollbacks },
+    operations, access, authenticator, audit, readiness,
     rateLimit: { max: config.rateLimitPerMinute, maxPerSource: config.rateLimitPerSourcePerMinute, windowSeconds: 60, store: dialect === 'postgres' ? databaseRateLimitStore(db) : undefined },
   }, logger, {
     tls: config.tlsCert && config.tlsKey ? { cert: config.tlsCert, key: config.tlsKey } : undefined,
     timeouts: { requestMs: config.requestTimeoutSeconds * 1000, headersMs: Math.min(config.headersTimeoutSeconds, config.requestTimeoutSeconds) * 1000 },
+  });
+  await integrations.start().catch(async (error: Error) => {
+    await app.close();
+    await database.close();
+    throw new StartupError(`cannot start the integrations: ${error.message.split('\n')[0]} (is STACKPILOT_METRICS_PORT taken?)`);
   });
   queue.start();
   dispatcher.start();
@@ -201,6 +219,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     clearInterval(anchoring);
     await audit.anchor().catch(() => undefined);
     await dispatcher.stop();
+    await integrations.stop();
     feed.stop();
     readiness.stop();
     await listener?.close();
@@ -208,7 +227,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     await database.close();
   })());
   return {
-    app, access, audit, engine, database, queue, operations, dispatcher, stop,
+    app, access, audit, engine, database, queue, operations, dispatcher, integrations, stop,
     releases: { versions, approvals, releases, policy },
     repositories: { operations: operationRows, leases, eventLog, outbox },
   };

@@ -7,7 +7,7 @@ import type { Grant } from './roles.js';
 export interface Actor {
   /** Who, as the audit trail names them: alice, ci, oidc:repo:org/app, system:recovery. */
   principal: string;
-  kind: 'key' | 'session' | 'oidc' | 'system';
+  kind: 'key' | 'session' | 'oidc' | 'system' | 'slack';
   /** Key id, session id or token subject: what the audit trail records, never the secret. */
   credentialId: string | null;
   /** The API key behind a key or session credential. */

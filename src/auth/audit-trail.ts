@@ -41,9 +41,17 @@ export class AuditTrail {
     this.chain = { genesis: GENESIS, version: 2, hash: (prev, at, entry) => createHmac('sha256', key).update(canonical(prev, at, entry, 2)).digest('hex') };
   }
 
+  private readonly refusalListeners: Array<(reason: string, count: number) => void> = [];
+
+  /** Told of every refusal recorded (the metrics count them by reason). */
+  onRefusal(listener: (reason: string, count: number) => void): void {
+    this.refusalListeners.push(listener);
+  }
+
   /** Appends a record; inside `tx` it commits, or rolls back, with the change it records. */
-  append(entry: AuditEntry, tx?: Kysely<Database>, now = Date.now()): Promise<void> {
-    return this.records.append(entry, now, this.chain, tx);
+  async append(entry: AuditEntry, tx?: Kysely<Database>, now = Date.now()): Promise<void> {
+    await this.records.append(entry, now, this.chain, tx);
+    if (entry.result === 'refused') for (const listener of this.refusalListeners) listener(entry.reason ?? 'unknown', entry.repeats ?? 1);
   }
 
   async list(filter: AuditFilter, limit: number, cursor?: string): Promise<Page<Omit<AuditRecord, 'prevHash' | 'atMs' | 'chainVersion'>>> {

@@ -23,6 +23,10 @@ import { operationRoutes } from '../routes/operations.js';
 import { ANY_CREDENTIAL, ApiKey, ConfigChange, ConfigVersion, Environment, Grant, Operation, PlanView, Problem, Release } from '../routes/schemas.js';
 import { releaseRoutes, type ReleaseServices } from '../routes/releases.js';
 import { sessionRoutes } from '../routes/sessions.js';
+import { chatopsRoutes } from '../routes/chatops.js';
+import { webhookRoutes, webhookSchemas } from '../routes/webhooks.js';
+import type { Integrations } from '../integrations.js';
+import { registerHttpMetrics, registerMetricsRoute } from '../metrics/metrics-endpoint.js';
 import { registerAccess, type RateLimitPolicy } from './access.js';
 import { registerErrorHandling } from './error-handler.js';
 import type { Readiness } from './readiness.js';
@@ -36,6 +40,8 @@ export interface AppServices {
   readiness: Readiness;
   rateLimit: RateLimitPolicy;
   releases: ReleaseServices;
+  /** Webhooks, Slack and metrics (issue 12); absent when only the spec is generated. */
+  integrations?: Integrations;
 }
 
 export interface AppOptions {
@@ -88,6 +94,7 @@ export async function buildApp(services: AppServices, logger: Logger, options: A
         { name: 'operations', description: 'Preview, update, refresh and destroy runs' },
         { name: 'releases', description: 'Configuration versions, releases, approvals, promotion and rollback' },
         { name: 'access', description: 'API keys, second factors, sessions and the audit trail' },
+        { name: 'integrations', description: 'Webhooks and Slack ChatOps' },
         { name: 'health', description: 'Liveness and readiness' },
       ],
       components: {
@@ -113,7 +120,11 @@ export async function buildApp(services: AppServices, logger: Logger, options: A
   app.addSchema(Environment);
   app.addSchema(Grant);
   app.addSchema(ApiKey);
+  for (const schema of webhookSchemas) app.addSchema(schema);
   registerErrorHandling(app);
+  const integrations = services.integrations;
+  if (integrations) registerHttpMetrics(app, integrations.metrics);
+  if (integrations?.metricsToken) registerMetricsRoute(app, integrations.metrics, integrations.metricsToken);
   await registerAccess(app, services);
 
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
@@ -124,5 +135,7 @@ export async function buildApp(services: AppServices, logger: Logger, options: A
   await app.register(keyRoutes, { access: services.access });
   await app.register(sessionRoutes, { access: services.access });
   await app.register(auditRoutes, { access: services.access });
+  await app.register(webhookRoutes, { webhooks: integrations?.webhooks as never });
+  await app.register(chatopsRoutes, { chatops: integrations?.chatops, users: integrations?.slackUsers as never });
   return app;
 }

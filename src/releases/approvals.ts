@@ -76,7 +76,7 @@ export class Approvals {
     const approvals = plan.approvals.filter((a) => a.decision === 'approve').length;
     const announce = (to: Operation) => this.outbox.append(tx, {
       kind: 'approval.decided', environment: operation.environment, operationId: operation.id,
-      payload: { decision, by: actor.principal, approvals, approvalsNeeded: plan.approvalsNeeded, status: to.status },
+      payload: { decision: decision === 'approve' ? 'approved' : 'rejected', decidedBy: actor.principal, comment: comment ?? null, approvals, approvalsNeeded: plan.approvalsNeeded, status: to.status },
     }, now);
     if (decision === 'reject') {
       return this.operations.transition(operation.id, {

@@ -38,7 +38,7 @@ export class Releases {
     }, operation.spec.rollback ? 'rolled_back' : 'superseded');
     await this.outbox.append(tx, {
       kind: 'release.created', environment: operation.environment, operationId: operation.id,
-      payload: { release: release.id, number: release.number, images: release.images, replaced: replaced ? { release: replaced.id, status: replaced.status } : null },
+      payload: { releaseId: release.id, number: release.number, images: release.images, replaced: replaced ? { releaseId: replaced.id, status: replaced.status } : null },
     });
     return release;
   }

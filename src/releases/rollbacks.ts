@@ -69,7 +69,7 @@ export class Rollbacks {
       });
       await this.outbox.append(tx, {
         kind: 'rollback.queued', environment, operationId: queued.id,
-        payload: { to: { release: target.id, number: target.number }, from: current ? { release: current.id, number: current.number } : null, emergency, by: actor.principal },
+        payload: { releaseId: target.id, number: target.number, from: current ? { releaseId: current.id, number: current.number } : null, emergency, requestedBy: actor.principal },
       });
       return queued;
     });

@@ -260,5 +260,68 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
           .where(sql.ref('status'), '=', 'current').execute();
       },
     },
+    '0006_integrations': {
+      async up(db: Kysely<any>) {
+        // Webhook endpoints; the signing secret is sealed (AES-256-GCM), never in clear text.
+        await db.schema.createTable('webhooks')
+          .addColumn('seq', serial, serialKey)
+          .addColumn('id', 'text', (c) => c.notNull().unique())
+          .addColumn('url', 'text', (c) => c.notNull())
+          .addColumn('events', 'text', (c) => c.notNull()) // JSON list of event names
+          .addColumn('environments', 'text', (c) => c.notNull()) // JSON list, or "*"
+          .addColumn('secret', 'text', (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          .addColumn('disabled_at', bigint)
+          .addColumn('disabled_reason', 'text')
+          .addColumn('deleted_at', bigint)
+          .execute();
+        // One row per event and endpoint: its id is the webhook-id header of every attempt, and
+        // the unique pair makes handing the same outbox event again a no-op.
+        await db.schema.createTable('webhook_deliveries')
+          .addColumn('seq', serial, serialKey)
+          .addColumn('id', 'text', (c) => c.notNull().unique())
+          .addColumn('webhook_id', 'text', (c) => c.notNull())
+          .addColumn('event_seq', bigint, (c) => c.notNull())
+          .addColumn('event', 'text', (c) => c.notNull())
+          .addColumn('environment', 'text')
+          .addColumn('payload', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull()) // pending | delivered | failed
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('next_attempt_at', bigint, (c) => c.notNull())
+          .addColumn('last_status', 'integer')
+          .addColumn('last_error', 'text')
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          .addColumn('delivered_at', bigint)
+          .addColumn('lease_owner', 'text')
+          .addColumn('lease_expires_at', bigint)
+          .addUniqueConstraint('webhook_deliveries_once', ['webhook_id', 'event_seq'])
+          .execute();
+        await db.schema.createIndex('webhook_deliveries_due').on('webhook_deliveries').columns(['status', 'next_attempt_at']).execute();
+        await db.schema.createIndex('webhook_deliveries_by_webhook').on('webhook_deliveries').columns(['webhook_id', 'seq']).execute();
+
+        // Slack users an admin mapped to a principal and its grants.
+        await db.schema.createTable('slack_users')
+          .addColumn('slack_user_id', 'text', (c) => c.primaryKey())
+          .addColumn('principal', 'text', (c) => c.notNull())
+          .addColumn('grants', 'text', (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          .execute();
+        // Signatures of Slack requests seen in the last few minutes: a replay is refused.
+        await db.schema.createTable('slack_seen_requests')
+          .addColumn('signature', 'text', (c) => c.primaryKey())
+          .addColumn('seen_at', bigint, (c) => c.notNull())
+          .execute();
+        // Operations queued from Slack: where their progress is posted (response_url, sealed), and
+        // how many posts it had (Slack allows five within 30 minutes).
+        await db.schema.createTable('slack_replies')
+          .addColumn('operation_id', 'text', (c) => c.primaryKey())
+          .addColumn('response_url', 'text', (c) => c.notNull())
+          .addColumn('posts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }

@@ -180,6 +180,61 @@ export interface ReleasesTable {
   created_at: number;
 }
 
+export interface WebhooksTable {
+  seq: Generated<number>;
+  id: string;
+  url: string;
+  events: string;
+  environments: string;
+  /** Sealed with the service's SecretBox. */
+  secret: string;
+  created_by: string;
+  created_at: number;
+  disabled_at: number | null;
+  disabled_reason: string | null;
+  deleted_at: number | null;
+}
+
+export interface WebhookDeliveriesTable {
+  seq: Generated<number>;
+  id: string;
+  webhook_id: string;
+  event_seq: number;
+  event: string;
+  environment: string | null;
+  payload: string;
+  status: string;
+  attempts: Generated<number>;
+  next_attempt_at: number;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: number;
+  delivered_at: number | null;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+}
+
+export interface SlackUsersTable {
+  slack_user_id: string;
+  principal: string;
+  grants: string;
+  created_by: string;
+  created_at: number;
+}
+
+export interface SlackSeenRequestsTable {
+  signature: string;
+  seen_at: number;
+}
+
+export interface SlackRepliesTable {
+  operation_id: string;
+  /** Sealed with the service's SecretBox: it lets anyone post into the conversation. */
+  response_url: string;
+  posts: Generated<number>;
+  created_at: number;
+}
+
 export interface Database {
   operations: OperationsTable;
   operation_events: OperationEventsTable;
@@ -197,4 +252,9 @@ export interface Database {
   plan_files: PlanFilesTable;
   approvals: ApprovalsTable;
   releases: ReleasesTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  slack_users: SlackUsersTable;
+  slack_seen_requests: SlackSeenRequestsTable;
+  slack_replies: SlackRepliesTable;
 }

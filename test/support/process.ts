@@ -20,7 +20,8 @@ export async function spawnService(env: Record<string, string>): Promise<Service
   const key = env.STACKPILOT_BOOTSTRAP_ADMIN_KEY ?? newKeyToken();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: repoDir,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, STACKPILOT_PORT: '0', STACKPILOT_LOG_LEVEL: 'info', STACKPILOT_BOOTSTRAP_ADMIN_KEY: key, ...env },
+    // Any free ports: several service processes run side by side (the metrics listener's too).
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, STACKPILOT_PORT: '0', STACKPILOT_METRICS_PORT: '0', STACKPILOT_LOG_LEVEL: 'info', STACKPILOT_BOOTSTRAP_ADMIN_KEY: key, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true, // its own process group, so a test can kill it with all its engine processes
   });

@@ -56,6 +56,7 @@ export async function startTestService(options: {
     protectedEnvironments: [],
     // A prebuilt toolchain, when the run names one (as the container image does).
     ...(process.env.STACKPILOT_TOOLCHAIN_DIR ? { toolchainDir: process.env.STACKPILOT_TOOLCHAIN_DIR } : {}),
+    metricsPort: 0, // test files run side by side: each service's metrics listener on a free port
     ...options.config,
   });
   const logs: string[] = [];

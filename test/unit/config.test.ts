@@ -18,6 +18,21 @@ describe('configuration', () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 
+  it('reads the integrations settings: lists, CIDR ranges, the metrics listener, secrets from files', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'stackpilot-data-'));
+    const base = { STACKPILOT_DATA_DIR: dataDir, STACKPILOT_PROJECT_DIR: projectDir };
+    expect(loadConfig(base)).toMatchObject({
+      webhookAllow: [], webhookRetrySeconds: [0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400],
+      metricsHost: '127.0.0.1', metricsPort: 9464, slackApiUrl: 'https://slack.com/api',
+    });
+    const secretFile = join(dataDir, 'slack-signing-secret');
+    writeFileSync(secretFile, 'from-a-file-0123\n');
+    expect(loadConfig({ ...base, STACKPILOT_WEBHOOK_ALLOW: '10.20.0.0/16, fd00::/8', STACKPILOT_WEBHOOK_RETRY_SECONDS: '0,1,2', STACKPILOT_SLACK_SIGNING_SECRET_FILE: secretFile }))
+      .toMatchObject({ webhookAllow: ['10.20.0.0/16', 'fd00::/8'], webhookRetrySeconds: [0, 1, 2], slackSigningSecret: 'from-a-file-0123' });
+    const message = errorOf(() => loadConfig({ ...base, STACKPILOT_WEBHOOK_ALLOW: '10.0.0.0/33', STACKPILOT_WEBHOOK_RETRY_SECONDS: 'soon', STACKPILOT_METRICS_PORT: '-1' }));
+    for (const name of ['STACKPILOT_WEBHOOK_ALLOW', 'STACKPILOT_WEBHOOK_RETRY_SECONDS', 'STACKPILOT_METRICS_PORT']) expect(message).toContain(name);
+  });
+
   it('lists every bad setting in one error, by variable name', () => {
     const message = errorOf(() => loadConfig({
       STACKPILOT_PORT: '99999', STACKPILOT_MAX_PARALLEL: 'many', DATABASE_URL: 'mysql://x',
