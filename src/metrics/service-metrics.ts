@@ -56,11 +56,12 @@ export class ServiceMetrics {
       },
     });
     new Gauge({
-      name: 'stackpilot_environment_info', help: "Each environment, its current release and drift state (1); release and drift are filled in as releases and drift checks land",
+      name: 'stackpilot_environment_info', help: "Each environment, its current release's number (empty before the first) and drift state (1); drift is filled in as drift checks land",
       labelNames: ['environment', 'release', 'drift'] as const, registers,
-      collect() {
+      async collect() {
+        const releases = await queries.currentReleases();
         this.reset();
-        for (const environment of environments) this.set({ environment, release: '', drift: 'unknown' }, 1);
+        for (const environment of environments) this.set({ environment, release: String(releases.get(environment) ?? ''), drift: 'unknown' }, 1);
       },
     });
     this.duration = new Histogram({ name: 'stackpilot_operation_duration_seconds', help: 'From start to end of an operation', labelNames: ['type'] as const, buckets: OPERATION_SECONDS, registers });

@@ -37,6 +37,9 @@ describe.each(DATABASES)('metrics on %s', (database) => {
     expect((await prometheus.query('stackpilot_queue_depth{environment="development"}'))[0]?.value).toBe(0);
     expect((await prometheus.query('stackpilot_approvals_pending'))[0]?.value).toBe(0);
     expect((await prometheus.query('count(stackpilot_environment_info)'))[0]?.value).toBe(4);
+    // development's update made its first release; testing has none yet.
+    const info = await prometheus.query('stackpilot_environment_info');
+    expect(Object.fromEntries(info.map((s) => [s.metric.environment, s.metric.release ?? '']))).toMatchObject({ development: '1', testing: '' });
     expect((await prometheus.query('process_resident_memory_bytes'))[0]?.value).toBeGreaterThan(0);
   });
 

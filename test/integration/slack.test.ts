@@ -148,7 +148,7 @@ describe.each(DATABASES)('Slack ChatOps on %s', (database) => {
     const press = (user: string) => signed('/v1/chatops/slack/interactions', { payload: JSON.stringify({ type: 'block_actions', user: { id: user }, actions: [{ action_id: 'approve', value: id }] }) });
     expect((await slack(press('U0ALICE'))).json().text).toMatch(/someone else must decide it/);
     expect((await refusals('approver_is_requester')).some((r: { principal: string }) => r.principal === 'alice')).toBe(true);
-    // Another person passes that rule; approvals themselves come with releases (issue 10).
-    expect((await slack(press('U0BOB'))).json().text).toMatch(/not available on this server yet/);
+    // Another person passes that rule, and meets the next: a preview never awaits approval.
+    expect((await slack(press('U0BOB'))).json().text).toMatch(/not awaiting approval/);
   });
 });
