@@ -131,10 +131,10 @@ describe.each(DATABASES)('secrets canary on %s', (database) => {
     expect(found(service.logs)).toEqual([]);
     // What receivers got: signed bodies and headers, never the signing secret itself.
     // (Slack's own API is the one place the bot token goes, as its bearer credential.)
-    const toSlackApi = receiver.requests.filter((r) => r.path.startsWith('/api/'));
-    expect(toSlackApi.length).toBeGreaterThan(0); // the approval request on staging
-    for (const r of toSlackApi) expect(r.headers.authorization).toBe(`Bearer ${SLACK_BOT}`);
-    const withoutSlackAuth = receiver.requests.map((r) => ({ headers: r.path.startsWith('/api/') ? { ...r.headers, authorization: undefined } : r.headers, body: r.body }));
+    const isSlackApi = (path: string) => path.startsWith('/chat.');
+    await waitFor('the approval request posted to Slack', () => receiver.requests.some((r) => isSlackApi(r.path)), 30);
+    for (const r of receiver.requests.filter((request) => isSlackApi(request.path))) expect(r.headers.authorization).toBe(`Bearer ${SLACK_BOT}`);
+    const withoutSlackAuth = receiver.requests.map((r) => ({ headers: isSlackApi(r.path) ? { ...r.headers, authorization: undefined } : r.headers, body: r.body }));
     expect(found(withoutSlackAuth.map((r) => JSON.stringify(r)))).toEqual([]);
     const tables = database === 'postgres'
       ? (await sql<{ name: string }>`select table_name as name from information_schema.tables where table_schema = current_schema()`.execute(service.database.db)).rows
