@@ -57,7 +57,9 @@ export class ProgramSnapshots {
    */
   runnable(digest: string): { programDir: string; modulesDir?: string } {
     const dir = this.dir(digest);
-    if (!existsSync(dir)) throw new RunRefusal('program_missing', `no snapshot of program ${digest.slice(0, 12)} is kept on this server`);
+    // Another replica queued it: its snapshot is in that replica's data dir, and ours is made
+    // from the project on disk when that is the same program.
+    if (!existsSync(dir) && this.current() !== digest) throw new RunRefusal('program_missing', `no snapshot of program ${digest.slice(0, 12)} is kept on this server`);
     if (programDigest(dir) !== digest) throw new RunRefusal('plan_stale', `the snapshot of program ${digest.slice(0, 12)} no longer matches its digest`);
     const lock = (folder: string) => (existsSync(join(folder, LOCK_FILE)) ? readFileSync(join(folder, LOCK_FILE), 'utf8') : '');
     if (lock(dir) !== lock(this.projectDir)) {
