@@ -72,7 +72,11 @@ export class PulumiEngine implements Engine {
   async init(environments: readonly string[]): Promise<void> {
     this.cli = await PulumiCommand.get({ root: this.options.toolchainRoot });
     const stack = { cli: this.binary, env: () => this.spawnEnv(), programDir: this.options.projectDir, workspaces: this.workspaces };
-    await Promise.all(environments.map((environment) => ensureStackSalt(environment, this.options.salts, stack)));
+    // The first stack alone: on a fresh postgres:// backend its CLI creates the state table, and
+    // several CLIs creating it at once race in PostgreSQL's catalog (duplicate pg_type key).
+    const [first, ...rest] = environments;
+    if (first !== undefined) await ensureStackSalt(first, this.options.salts, stack);
+    await Promise.all(rest.map((environment) => ensureStackSalt(environment, this.options.salts, stack)));
   }
 
   async run(request: EngineRunRequest): Promise<EngineOutcome> {
