@@ -55,6 +55,11 @@ import { Promotions } from './releases/promotions.js';
 import { ReleasePolicy } from './releases/release-policy.js';
 import { Releases } from './releases/releases.js';
 import { Rollbacks } from './releases/rollbacks.js';
+import { StateSteps } from './operations/state-steps.js';
+import { RestoreRequests } from './recovery/restore-requests.js';
+import { Restores } from './recovery/restores.js';
+import { StateBackups } from './recovery/state-backups.js';
+import { BackupRepository } from './store/backup-repository.js';
 
 /** Wakes event streams on every replica when a batch of an operation's events lands. */
 const EVENTS_CHANNEL = 'stackpilot_events';
@@ -76,6 +81,7 @@ export interface Service {
   repositories: { operations: OperationRepository; leases: LeaseRepository; eventLog: EventLog; outbox: OutboxRepository };
   dispatcher: OutboxDispatcher;
   releases: { versions: ConfigVersions; approvals: Approvals; releases: Releases; policy: ReleasePolicy };
+  recovery: { backups: StateBackups };
   /** Stops taking work, drains running operations, closes the app and the database. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -142,10 +148,14 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   const owner = newOwnerId();
   const leaseMs = config.leaseSeconds * 1000;
   const listener = database.pool && config.databaseUrl ? new PgListener(config.databaseUrl, [OUTBOX_CHANNEL, EVENTS_CHANNEL], database.pool) : undefined;
+  const backups = new StateBackups(new BackupRepository(db), engine, catalog, governance, logger.child({ component: 'backups' }), {
+    dir: config.backupDir!, keepLast: config.backupKeepLast, keepDays: config.backupKeepDays,
+  });
+  const restores = new Restores(backups, engine, catalog, outbox);
   const runner = new OperationRunner(operationRows, leases, eventLog, engine, catalog, signals, steps, {
     owner, leaseMs, debugEvents: config.engineDebugEvents, spoolDir: join(config.dataDir, 'spool'),
     announce: listener ? (id) => void listener.notify(EVENTS_CHANNEL, id).catch(() => undefined) : undefined,
-  });
+  }, new StateSteps(backups, restores));
   const recovery = new Recovery(leases, operationRows, engine, governance, signals, logger.child({ component: 'recovery' }), {
     owner, leaseMs, cliGraceMs: leaseMs,
   });
@@ -161,6 +171,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   });
   const promotions = new Promotions(releases, versions, operations, catalog, governance, policy);
   const rollbacks = new Rollbacks(releases, versions, programs, operations, catalog, governance, policy, outbox);
+  const restoreRequests = new RestoreRequests(backups, restores, catalog, governance, operations, versions, programs);
 
   // What other replicas do reaches this one through the outbox: waiters wake, the queue looks for work.
   const feed = new OutboxFeed(outbox, logger.child({ component: 'outbox' }), config.pollMilliseconds);
@@ -184,6 +195,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   const app = await buildApp({
     environments: new EnvironmentStatusView(catalog, operationRows, engine, governance, releases),
     operations, access, releases: { versions, releases, approvals, promotions, rollbacks }, authenticator, audit, readiness,
+    recovery: { backups, restores: restoreRequests },
     rateLimit: { max: config.rateLimitPerMinute, maxPerSource: config.rateLimitPerSourcePerMinute, windowSeconds: 60, store: dialect === 'postgres' ? databaseRateLimitStore(db) : undefined },
   }, logger, {
     tls: config.tlsCert && config.tlsKey ? { cert: config.tlsCert, key: config.tlsKey } : undefined,
@@ -210,6 +222,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   return {
     app, access, audit, engine, database, queue, operations, dispatcher, stop,
     releases: { versions, approvals, releases, policy },
+    recovery: { backups },
     repositories: { operations: operationRows, leases, eventLog, outbox },
   };
 }

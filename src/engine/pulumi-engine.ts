@@ -2,6 +2,9 @@
 // stack configuration it was given, written for that run alone) and its own CLI process,
 // started with an environment built for that spawn; the Automation API's PulumiCommand checks
 // the CLI's version, and its event types describe the stream.
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PulumiCommand, type EngineEvent as PulumiEvent } from '@pulumi/pulumi/automation/index.js';
 import { runCli } from './cli.js';
 import { runStackCommand } from './cli-run.js';
@@ -105,6 +108,18 @@ export class PulumiEngine implements Engine {
 
   exportState(environment: string): Promise<string> {
     return this.stackCommand(['stack', 'export', '--stack', environment]);
+  }
+
+  async importState(environment: string, state: string): Promise<void> {
+    // The state reaches the CLI as a file only this service can read, removed at once.
+    const file = join(this.options.workspaceRoot, `import-${randomUUID()}.json`);
+    mkdirSync(this.options.workspaceRoot, { recursive: true, mode: 0o700 });
+    writeFileSync(file, state, { mode: 0o600 });
+    try {
+      await this.stackCommand(['stack', 'import', '--file', file, '--stack', environment]);
+    } finally {
+      rmSync(file, { force: true });
+    }
   }
 
   async encryptSecrets(environment: string, values: readonly string[], salt?: string): Promise<string[]> {

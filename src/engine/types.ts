@@ -111,6 +111,8 @@ export interface Engine {
   locks(environment: string): Promise<StackLock[] | undefined>;
   /** The stack's state as `pulumi stack export` prints it (secrets stay ciphertext). */
   exportState(environment: string): Promise<string>;
+  /** Replaces the stack's state with `state`, an export of this stack (`pulumi stack import`). */
+  importState(environment: string, state: string): Promise<void>;
   /**
    * Encrypts values with the stack's secrets provider (under `salt`, or the stack's own), as
    * `pulumi config set --secret` would; the values reach the CLI on its stdin only.

@@ -22,6 +22,7 @@ import { keyRoutes } from '../routes/keys.js';
 import { operationRoutes } from '../routes/operations.js';
 import { ANY_CREDENTIAL, ApiKey, ConfigChange, ConfigVersion, Environment, Grant, Operation, PlanView, Problem, Release } from '../routes/schemas.js';
 import { releaseRoutes, type ReleaseServices } from '../routes/releases.js';
+import { recoveryRoutes, StateBackup, type RecoveryServices } from '../routes/recovery.js';
 import { sessionRoutes } from '../routes/sessions.js';
 import { registerAccess, type RateLimitPolicy } from './access.js';
 import { registerErrorHandling } from './error-handler.js';
@@ -36,6 +37,7 @@ export interface AppServices {
   readiness: Readiness;
   rateLimit: RateLimitPolicy;
   releases: ReleaseServices;
+  recovery: RecoveryServices;
 }
 
 export interface AppOptions {
@@ -87,6 +89,7 @@ export async function buildApp(services: AppServices, logger: Logger, options: A
         { name: 'environments', description: 'Environments (Pulumi stacks) and their status' },
         { name: 'operations', description: 'Preview, update, refresh and destroy runs' },
         { name: 'releases', description: 'Configuration versions, releases, approvals, promotion and rollback' },
+        { name: 'recovery', description: 'State backups and restores' },
         { name: 'access', description: 'API keys, second factors, sessions and the audit trail' },
         { name: 'health', description: 'Liveness and readiness' },
       ],
@@ -113,6 +116,7 @@ export async function buildApp(services: AppServices, logger: Logger, options: A
   app.addSchema(Environment);
   app.addSchema(Grant);
   app.addSchema(ApiKey);
+  app.addSchema(StateBackup);
   registerErrorHandling(app);
   await registerAccess(app, services);
 
@@ -121,6 +125,7 @@ export async function buildApp(services: AppServices, logger: Logger, options: A
   await app.register(environmentRoutes, { environments: services.environments });
   await app.register(operationRoutes, { operations: services.operations });
   await app.register(releaseRoutes, services.releases);
+  await app.register(recoveryRoutes, services.recovery);
   await app.register(keyRoutes, { access: services.access });
   await app.register(sessionRoutes, { access: services.access });
   await app.register(auditRoutes, { access: services.access });

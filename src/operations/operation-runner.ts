@@ -15,10 +15,11 @@ import type { LeaseRepository } from '../store/lease-repository.js';
 import type { OperationRepository, Transition } from '../store/operation-repository.js';
 import { ConflictError } from '../errors.js';
 import { EventRecorder } from './event-recorder.js';
-import { kindOf } from './operation-kinds.js';
+import { kindOf, type KindResult } from './operation-kinds.js';
 import type { OperationSignals } from './operation-signals.js';
 import { APPROVAL_EVENT, type ErrorCode, type Operation, type PlanView } from './operation.js';
 import { plannedChange, type ReleaseSteps } from './release-steps.js';
+import type { StateSteps } from './state-steps.js';
 import { RunRefusal } from '../releases/program-snapshots.js';
 
 export interface RunnerOptions {
@@ -42,6 +43,7 @@ export class OperationRunner {
     private readonly signals: OperationSignals,
     private readonly steps: ReleaseSteps,
     private readonly options: RunnerOptions,
+    private readonly state: StateSteps,
   ) {}
 
   /** Runs the operation to its end. `stop` aborts it from outside (shutdown). */
@@ -89,7 +91,8 @@ export class OperationRunner {
     let outcome: EngineOutcome | undefined;
     let failure: EngineFailure | RunRefusal | undefined;
     let stateDigest = '';
-    const changes: PlanView['changes'] = [];
+    let changes: PlanView['changes'] = [];
+    let restored: KindResult | undefined;
     try {
       await this.operations.recordEngine(operation.id, owner, {
         pulumiVersion: this.engine.version, host: hostname(), pid: process.pid,
@@ -98,6 +101,7 @@ export class OperationRunner {
       const source = await this.steps.source(operation);
       if (phase === 'apply') await this.steps.checkFresh(operation);
       if (phase === 'plan') stateDigest = await this.steps.stateDigest(operation.environment);
+      else restored = await this.state.before(operation);
       const base = kind.flags(operation.spec, { stack: operation.environment, project: this.catalog.project });
       outcome = await this.engine.run({
         environment: operation.environment,
@@ -115,6 +119,7 @@ export class OperationRunner {
         },
         onOutput: (text) => recorder.text(text),
       });
+      if (phase === 'plan') changes = await this.state.planChanges(operation, changes);
     } catch (error) {
       if (error instanceof RunRefusal) failure = error;
       else failure = error instanceof EngineFailure ? error : new EngineFailure('engine_failed', 'the operation failed before the engine could report why');
@@ -143,9 +148,10 @@ export class OperationRunner {
       this.signals.notify(operation.id);
       return;
     }
+    await this.state.after(operation, log);
     const cancelled = abort.signal.aborted || failure?.code === 'cancelled';
     const code: ErrorCode | null = failure ? (cancelled ? 'cancelled' : failure.code) : null;
-    const result = outcome && kind.result(outcome, operation.spec);
+    const result = restored ?? (outcome && kind.result(outcome, operation.spec));
     const ended = await this.finish(operation.id, {
       from: 'running', to: !failure ? 'succeeded' : cancelled ? 'cancelled' : 'failed', owner,
       set: {
@@ -155,7 +161,10 @@ export class OperationRunner {
         error: failure ? (cancelled ? 'the operation was cancelled' : failure.message) : null,
         error_code: code,
       },
-      also: failure ? undefined : (tx, succeeded) => this.steps.succeeded(tx, succeeded),
+      also: failure ? undefined : async (tx, succeeded) => {
+        await this.steps.succeeded(tx, succeeded);
+        await this.state.succeeded(tx, succeeded);
+      },
     }, log);
     log.info({ status: ended?.status, errorCode: code }, 'operation finished');
     this.signals.notify(operation.id);

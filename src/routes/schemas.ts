@@ -3,7 +3,7 @@
 import { Type, type Static } from 'typebox';
 import { ROLES } from '../auth/roles.js';
 import { ENVIRONMENT_NAME_PATTERN } from '../environments/environment-name.js';
-import { ERROR_CODES, OPERATION_TYPES, SCOPES, STATUSES } from '../operations/operation.js';
+import { DIRECT_OPERATION_TYPES, ERROR_CODES, OPERATION_TYPES, SCOPES, STATUSES } from '../operations/operation.js';
 import { CONFIG_PATH_PATTERN, MAX_PATH_LENGTH } from '../releases/config-path.js';
 
 export const Problem = Type.Object({
@@ -56,6 +56,7 @@ export const Operation = Type.Object({
       emergency: Type.Boolean({ description: 'Run without approval by an admin with a second factor' }),
     }, { additionalProperties: false })),
     promotion: Type.Optional(Type.Object({ from: EnvironmentName, release: Type.String() }, { additionalProperties: false })),
+    restore: Type.Optional(Type.Object({ backup: Type.String({ description: 'The backup whose state it imports' }) }, { additionalProperties: false })),
   }, { additionalProperties: false, description: 'What the operation was asked to do beyond its type' }),
   message: Type.Union([Type.String(), Type.Null()]),
   status: Type.Enum(STATUSES, {
@@ -130,7 +131,7 @@ export const PageQuery = Type.Object({
 }, { additionalProperties: false });
 
 export const OperationRequest = Type.Object({
-  type: Type.Enum(OPERATION_TYPES, { description: 'preview, update, refresh or destroy' }),
+  type: Type.Enum(DIRECT_OPERATION_TYPES, { description: 'preview, update, refresh or destroy' }),
   scope: Type.Optional(Type.Enum(SCOPES, { description: 'all (default), infrastructure or workloads' })),
   message: Type.Optional(PrintableText(500, 'Recorded with the update in the stack history; one line of printable text')),
   debug: Type.Optional(Type.Boolean({ description: "Keep the engine's debug diagnostics in this operation's events (left out by default)" })),

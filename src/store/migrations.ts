@@ -260,5 +260,24 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
           .where(sql.ref('status'), '=', 'current').execute();
       },
     },
+    '0007_recovery': {
+      async up(db: Kysely<any>) {
+        // Exports of a stack's state, kept as files named by their sha256 under the backup
+        // location; a row says whose state it is, what took it, and what the file must hash to.
+        await db.schema.createTable('state_backups')
+          .addColumn('seq', serial, serialKey)
+          .addColumn('id', 'text', (c) => c.notNull().unique())
+          .addColumn('environment', 'text', (c) => c.notNull())
+          .addColumn('operation_id', 'text')
+          .addColumn('reason', 'text', (c) => c.notNull())
+          .addColumn('sha256', 'text', (c) => c.notNull())
+          .addColumn('size', 'integer', (c) => c.notNull())
+          .addColumn('resource_count', 'integer', (c) => c.notNull())
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('state_backups_by_environment').on('state_backups').columns(['environment', 'seq']).execute();
+        await db.schema.createIndex('state_backups_by_sha256').on('state_backups').column('sha256').execute();
+      },
+    },
   };
 }

@@ -180,6 +180,19 @@ export interface ReleasesTable {
   created_at: number;
 }
 
+export interface StateBackupsTable {
+  seq: Generated<number>;
+  id: string;
+  environment: string;
+  /** The operation after which (or, for a restore, before which) it was taken. */
+  operation_id: string | null;
+  reason: string;
+  sha256: string;
+  size: number;
+  resource_count: number;
+  created_at: number;
+}
+
 export interface Database {
   operations: OperationsTable;
   operation_events: OperationEventsTable;
@@ -197,4 +210,5 @@ export interface Database {
   plan_files: PlanFilesTable;
   approvals: ApprovalsTable;
   releases: ReleasesTable;
+  state_backups: StateBackupsTable;
 }

@@ -1,0 +1,73 @@
+// Recovery: an environment's state backups (list, download) and restoring one. Each handler
+// turns the request into an actor and its input, and calls the domain.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { RestoreRequests } from '../recovery/restore-requests.js';
+import type { StateBackups } from '../recovery/state-backups.js';
+import { actorOf } from './request-actor.js';
+import { ANY_CREDENTIAL, EnvironmentName, PageOf, PageQuery, PrintableText, problems } from './schemas.js';
+
+export interface RecoveryServices {
+  backups: StateBackups;
+  restores: RestoreRequests;
+}
+
+export const StateBackup = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  environment: EnvironmentName,
+  operationId: Type.Union([Type.String(), Type.Null()], { description: 'The operation after which (before_restore: before which) it was taken' }),
+  reason: Type.Enum(['after_operation', 'before_restore', 'before_repair'] as const),
+  sha256: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'sha256 of the exported state; the file is kept under this name' }),
+  size: Type.Integer({ description: 'Bytes' }),
+  resourceCount: Type.Integer(),
+  createdAt: Type.String({ format: 'date-time' }),
+}, { $id: 'StateBackup', additionalProperties: false, description: "An export of the stack's state (secrets stay ciphertext)" });
+
+const Env = Type.Object({ env: EnvironmentName });
+const tags = ['recovery'];
+
+export const recoveryRoutes: FastifyPluginAsyncTypebox<RecoveryServices> = async (app, { backups, restores }) => {
+  app.get('/v1/environments/:env/backups', {
+    schema: {
+      security: ANY_CREDENTIAL, operationId: 'listBackups', tags, summary: "The environment's state backups, newest first",
+      params: Env, querystring: PageQuery,
+      response: { 200: PageOf('StateBackup'), ...problems(400, 401, 403, 404, 429, 500) },
+    },
+  }, async (request) => backups.list(actorOf(request), request.params.env, request.query.limit, request.query.cursor));
+
+  app.get('/v1/environments/:env/backups/:id', {
+    schema: {
+      security: ANY_CREDENTIAL, operationId: 'downloadBackup', tags,
+      summary: 'Download a backup: the exported state as `pulumi stack export` printed it (admin only; audited)',
+      description: 'Its secrets are the stack\'s ciphertext. A file that no longer matches its sha256 is refused (422 backup_checksum_mismatch).',
+      params: Type.Object({ env: EnvironmentName, id: Type.String({ format: 'uuid' }) }),
+      response: {
+        200: { description: 'The exported state', content: { 'application/json': { schema: Type.Object({}, { additionalProperties: true }) } } },
+        ...problems(400, 401, 403, 404, 422, 429, 500),
+      },
+    },
+  }, async (request, reply) => {
+    const { backup, content } = await backups.download(actorOf(request), request.params.env, request.params.id);
+    return reply.type('application/json').header('x-content-sha256', backup.sha256)
+      .header('content-disposition', `attachment; filename="${backup.environment}-${backup.id}.json"`).send(content as never); // sent as exported, byte for byte: its sha256 is the header's
+  });
+
+  app.post('/v1/environments/:env/restores', {
+    schema: {
+      security: ANY_CREDENTIAL, operationId: 'restoreState', tags,
+      summary: "Restore the stack's state from one of its backups (an operation of type restore)",
+      description: 'Needs an admin session (second factor). Queued in the stack\'s FIFO; on a protected environment it waits for approval '
+        + 'with what it would change. It checks the backup\'s sha256 and that every resource is this stack\'s, backs up the current state, '
+        + 'imports the backup, and ends with a refresh preview: how the restored state differs from what really runs.',
+      params: Env,
+      body: Type.Object({
+        backup: Type.String({ format: 'uuid', description: 'A backup id of this environment' }),
+        message: Type.Optional(PrintableText(500)),
+      }, { additionalProperties: false }),
+      response: { 202: Type.Ref('Operation'), ...problems(400, 401, 403, 404, 413, 415, 422, 429, 500) },
+    },
+  }, async (request, reply) => {
+    const operation = await restores.request(actorOf(request), request.params.env, request.body);
+    return reply.code(202).header('location', `/v1/operations/${operation.id}`).send(operation);
+  });
+};
