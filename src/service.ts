@@ -60,6 +60,8 @@ import { RestoreRequests } from './recovery/restore-requests.js';
 import { Restores } from './recovery/restores.js';
 import { StateBackups } from './recovery/state-backups.js';
 import { BackupRepository } from './store/backup-repository.js';
+import { DriftChecks } from './recovery/drift-checks.js';
+import { DriftRepository } from './store/drift-repository.js';
 
 /** Wakes event streams on every replica when a batch of an operation's events lands. */
 const EVENTS_CHANNEL = 'stackpilot_events';
@@ -81,7 +83,7 @@ export interface Service {
   repositories: { operations: OperationRepository; leases: LeaseRepository; eventLog: EventLog; outbox: OutboxRepository };
   dispatcher: OutboxDispatcher;
   releases: { versions: ConfigVersions; approvals: Approvals; releases: Releases; policy: ReleasePolicy };
-  recovery: { backups: StateBackups };
+  recovery: { backups: StateBackups; drift: DriftChecks };
   /** Stops taking work, drains running operations, closes the app and the database. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -152,17 +154,21 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     dir: config.backupDir!, keepLast: config.backupKeepLast, keepDays: config.backupKeepDays,
   });
   const restores = new Restores(backups, engine, catalog, outbox);
+  let driftChecks: DriftChecks | undefined;
   const runner = new OperationRunner(operationRows, leases, eventLog, engine, catalog, signals, steps, {
     owner, leaseMs, debugEvents: config.engineDebugEvents, spoolDir: join(config.dataDir, 'spool'),
     announce: listener ? (id) => void listener.notify(EVENTS_CHANNEL, id).catch(() => undefined) : undefined,
-  }, new StateSteps(backups, restores));
+  }, new StateSteps(backups, restores, () => driftChecks!));
   const recovery = new Recovery(leases, operationRows, engine, governance, signals, logger.child({ component: 'recovery' }), {
     owner, leaseMs, cliGraceMs: leaseMs,
   });
   let approvals: Approvals | undefined;
   const queue = new OperationQueue(owner, leases, runner, recovery, signals, logger.child({ component: 'queue' }), {
     environments: catalog.names, maxParallel: config.maxParallelOperations, leaseMs, pollMs: config.pollMilliseconds,
-    housekeeping: () => approvals!.sweep(),
+    housekeeping: async () => {
+      await approvals!.sweep();
+      await driftChecks!.sweep();
+    },
   });
   approvals = new Approvals(operationRows, governance, policy, outbox, signals, () => queue.kick());
   const operations = new OperationService(governance, operationRows, eventLog, catalog, signals, versions, programs, {
@@ -172,6 +178,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   const promotions = new Promotions(releases, versions, operations, catalog, governance, policy);
   const rollbacks = new Rollbacks(releases, versions, programs, operations, catalog, governance, policy, outbox);
   const restoreRequests = new RestoreRequests(backups, restores, catalog, governance, operations, versions, programs);
+  driftChecks = new DriftChecks(db, new DriftRepository(db), catalog, governance, operations, versions, programs, outbox);
 
   // What other replicas do reaches this one through the outbox: waiters wake, the queue looks for work.
   const feed = new OutboxFeed(outbox, logger.child({ component: 'outbox' }), config.pollMilliseconds);
@@ -193,9 +200,9 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     stateBackend: () => engine.reachable(),
   });
   const app = await buildApp({
-    environments: new EnvironmentStatusView(catalog, operationRows, engine, governance, releases),
+    environments: new EnvironmentStatusView(catalog, operationRows, engine, governance, releases, driftChecks),
     operations, access, releases: { versions, releases, approvals, promotions, rollbacks }, authenticator, audit, readiness,
-    recovery: { backups, restores: restoreRequests },
+    recovery: { backups, restores: restoreRequests, drift: driftChecks },
     rateLimit: { max: config.rateLimitPerMinute, maxPerSource: config.rateLimitPerSourcePerMinute, windowSeconds: 60, store: dialect === 'postgres' ? databaseRateLimitStore(db) : undefined },
   }, logger, {
     tls: config.tlsCert && config.tlsKey ? { cert: config.tlsCert, key: config.tlsKey } : undefined,
@@ -222,7 +229,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   return {
     app, access, audit, engine, database, queue, operations, dispatcher, stop,
     releases: { versions, approvals, releases, policy },
-    recovery: { backups },
+    recovery: { backups, drift: driftChecks },
     repositories: { operations: operationRows, leases, eventLog, outbox },
   };
 }

@@ -20,7 +20,7 @@ import { environmentRoutes } from '../routes/environments.js';
 import { healthRoutes } from '../routes/health.js';
 import { keyRoutes } from '../routes/keys.js';
 import { operationRoutes } from '../routes/operations.js';
-import { ANY_CREDENTIAL, ApiKey, ConfigChange, ConfigVersion, Environment, Grant, Operation, PlanView, Problem, Release } from '../routes/schemas.js';
+import { ANY_CREDENTIAL, ApiKey, ConfigChange, ConfigVersion, Drift, Environment, Grant, Operation, PlanView, Problem, Release } from '../routes/schemas.js';
 import { releaseRoutes, type ReleaseServices } from '../routes/releases.js';
 import { recoveryRoutes, StateBackup, type RecoveryServices } from '../routes/recovery.js';
 import { sessionRoutes } from '../routes/sessions.js';
@@ -113,6 +113,7 @@ export async function buildApp(services: AppServices, logger: Logger, options: A
   app.addSchema(Release);
   app.addSchema(ConfigVersion);
   app.addSchema(Operation);
+  app.addSchema(Drift);
   app.addSchema(Environment);
   app.addSchema(Grant);
   app.addSchema(ApiKey);

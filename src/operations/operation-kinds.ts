@@ -22,13 +22,15 @@ export interface OperationKind {
   needsApproval: boolean;
   /** Imports a backup's state (spec.restore) before its engine run, after backing up the current one. */
   importsBackup?: boolean;
+  /** Its result is the environment's drift: the resources its run would change. */
+  detectsDrift?: boolean;
   command: EngineCommand;
   flags(spec: OperationSpec, context: { stack: string; project: string }): EngineFlags;
   result(outcome: EngineOutcome, spec: OperationSpec): KindResult;
 }
 
 const targeted = (spec: OperationSpec, context: { stack: string; project: string }): EngineFlags =>
-  ({ targets: scopeTargets(spec.scope, context.stack, context.project) });
+  ({ targets: scopeTargets(spec.scope, context.stack, context.project), ...(spec.refresh ? { refresh: true } : {}) });
 
 /** Resources left after a change: everything but what it deleted. */
 export function countAfter(summary: Record<string, number>): number {
@@ -60,6 +62,12 @@ export const OPERATION_KINDS: Readonly<Record<OperationType, OperationKind>> = {
     // differs from what really runs. It changes nothing itself.
     flags: () => ({ previewOnly: true }),
     // The restored state's outputs and resources come from the backup, not from this run.
+    result: () => ({ outputs: null, resourceCount: null }),
+  },
+  drift_check: {
+    // A refresh preview reads every resource and changes nothing: what it would change is the drift.
+    permission: 'operate', secondFactor: false, mutates: false, needsApproval: false, detectsDrift: true, command: 'refresh',
+    flags: () => ({ previewOnly: true }),
     result: () => ({ outputs: null, resourceCount: null }),
   },
 };

@@ -113,7 +113,7 @@ export class OperationRunner {
         signal: abort.signal,
         onSpawn: (pid) => void this.operations.recordCliPid(operation.id, owner, pid).catch((error: unknown) => log.warn({ err: error }, 'could not record the CLI pid')),
         onEvent: (event) => {
-          const change = phase === 'plan' ? plannedChange(event) : undefined;
+          const change = plannedChange(event);
           if (change) changes.push(change);
           recorder.event(event);
         },
@@ -161,9 +161,9 @@ export class OperationRunner {
         error: failure ? (cancelled ? 'the operation was cancelled' : failure.message) : null,
         error_code: code,
       },
-      also: failure ? undefined : async (tx, succeeded) => {
-        await this.steps.succeeded(tx, succeeded);
-        await this.state.succeeded(tx, succeeded);
+      also: async (tx, ended) => {
+        if (!failure) await this.steps.succeeded(tx, ended);
+        await this.state.ended(tx, ended, changes);
       },
     }, log);
     log.info({ status: ended?.status, errorCode: code }, 'operation finished');

@@ -3,7 +3,7 @@
 // only transitions between them (enforced by the store's one transition function), change
 // summaries, the error codes a failure is reported with, and the event that ends its stream.
 
-export const OPERATION_TYPES = ['preview', 'update', 'refresh', 'destroy', 'restore'] as const;
+export const OPERATION_TYPES = ['preview', 'update', 'refresh', 'destroy', 'restore', 'drift_check'] as const;
 export type OperationType = (typeof OPERATION_TYPES)[number];
 
 /** The types a caller queues directly (POST .../operations); the others have routes of their own. */
@@ -65,6 +65,10 @@ export interface OperationSpec {
   promotion?: { from: string; release: string };
   /** A restore: the backup whose state it imports. */
   restore?: { backup: string };
+  /** Refresh the state before the update (--refresh). */
+  refresh?: boolean;
+  /** A remediation: the drift check whose drift it corrects. */
+  remediates?: string;
 }
 
 /** A saved plan, as an operation awaiting approval shows it. */

@@ -4,6 +4,7 @@
 // what commits with a succeeded restore.
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import type { DriftChecks } from '../recovery/drift-checks.js';
 import type { Restores } from '../recovery/restores.js';
 import type { StateBackups } from '../recovery/state-backups.js';
 import type { Database } from '../store/schema.js';
@@ -11,7 +12,7 @@ import { kindOf, type KindResult } from './operation-kinds.js';
 import type { Operation, PlanView } from './operation.js';
 
 export class StateSteps {
-  constructor(private readonly backups: StateBackups, private readonly restores: Restores) {}
+  constructor(private readonly backups: StateBackups, private readonly restores: Restores, private readonly drift: () => DriftChecks) {}
 
   /** Runs before the engine (not when only planning); for a restore, what the restored state holds. */
   async before(operation: Operation): Promise<KindResult | undefined> {
@@ -38,8 +39,10 @@ export class StateSteps {
     }
   }
 
-  /** Writes that commit with a succeeded operation. */
-  async succeeded(tx: Kysely<Database>, operation: Operation): Promise<void> {
-    if (kindOf(operation.type).importsBackup) await this.restores.restored(tx, operation);
+  /** Writes that commit with the operation's end, whatever its result; `changes` are those its run reported. */
+  async ended(tx: Kysely<Database>, operation: Operation, changes: PlanView['changes']): Promise<void> {
+    const kind = kindOf(operation.type);
+    if (kind.importsBackup && operation.status === 'succeeded') await this.restores.restored(tx, operation);
+    if (kind.detectsDrift) await this.drift().recorded(tx, operation, changes);
   }
 }

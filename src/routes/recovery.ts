@@ -1,7 +1,9 @@
-// Recovery: an environment's state backups (list, download) and restoring one. Each handler
-// turns the request into an actor and its input, and calls the domain.
+// Recovery: an environment's state backups (list, download), restoring one, and drift checks
+// (on demand, on a schedule, their result). Each handler turns the request into an actor and
+// its input, and calls the domain.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import type { DriftChecks } from '../recovery/drift-checks.js';
 import type { RestoreRequests } from '../recovery/restore-requests.js';
 import type { StateBackups } from '../recovery/state-backups.js';
 import { actorOf } from './request-actor.js';
@@ -10,7 +12,17 @@ import { ANY_CREDENTIAL, EnvironmentName, PageOf, PageQuery, PrintableText, prob
 export interface RecoveryServices {
   backups: StateBackups;
   restores: RestoreRequests;
+  drift: DriftChecks;
 }
+
+const DriftSchedule = Type.Object({
+  environment: EnvironmentName,
+  cron: Type.String(),
+  remediate: Type.Boolean(),
+  nextDueAt: Type.String({ format: 'date-time' }),
+  updatedBy: Type.String(),
+  updatedAt: Type.String({ format: 'date-time' }),
+}, { additionalProperties: false });
 
 export const StateBackup = Type.Object({
   id: Type.String({ format: 'uuid' }),
@@ -26,7 +38,7 @@ export const StateBackup = Type.Object({
 const Env = Type.Object({ env: EnvironmentName });
 const tags = ['recovery'];
 
-export const recoveryRoutes: FastifyPluginAsyncTypebox<RecoveryServices> = async (app, { backups, restores }) => {
+export const recoveryRoutes: FastifyPluginAsyncTypebox<RecoveryServices> = async (app, { backups, restores, drift }) => {
   app.get('/v1/environments/:env/backups', {
     schema: {
       security: ANY_CREDENTIAL, operationId: 'listBackups', tags, summary: "The environment's state backups, newest first",
@@ -69,5 +81,52 @@ export const recoveryRoutes: FastifyPluginAsyncTypebox<RecoveryServices> = async
   }, async (request, reply) => {
     const operation = await restores.request(actorOf(request), request.params.env, request.body);
     return reply.code(202).header('location', `/v1/operations/${operation.id}`).send(operation);
+  });
+
+  app.post('/v1/environments/:env/drift-checks', {
+    schema: {
+      security: ANY_CREDENTIAL, operationId: 'checkDrift', tags,
+      summary: 'Queue a drift check now: a refresh preview (an operation of type drift_check) that changes nothing',
+      params: Env,
+      response: { 202: Type.Ref('Operation'), ...problems(400, 401, 403, 404, 429, 500) },
+    },
+  }, async (request, reply) => {
+    const operation = await drift.request(actorOf(request), request.params.env);
+    return reply.code(202).header('location', `/v1/operations/${operation.id}`).send(operation);
+  });
+
+  app.get('/v1/environments/:env/drift', {
+    schema: {
+      security: ANY_CREDENTIAL, operationId: 'getDrift', tags, summary: "The last drift check's result, and the environment's drift schedule",
+      params: Env,
+      response: {
+        200: Type.Object({ drift: Type.Union([Type.Ref('Drift'), Type.Null()]), schedule: Type.Union([DriftSchedule, Type.Null()]) }, { additionalProperties: false }),
+        ...problems(400, 401, 403, 404, 429, 500),
+      },
+    },
+  }, async (request) => drift.view(actorOf(request), request.params.env));
+
+  app.put('/v1/environments/:env/drift-schedule', {
+    schema: {
+      security: ANY_CREDENTIAL, operationId: 'scheduleDriftChecks', tags,
+      summary: 'Check drift on a cron schedule; with `remediate`, a drift queues an update with --refresh (approval rules apply)',
+      params: Env,
+      body: Type.Object({
+        cron: Type.String({ minLength: 1, maxLength: 100, description: 'Five or six fields, as croner reads them: "0 */6 * * *" is every 6 hours' }),
+        remediate: Type.Optional(Type.Boolean({ default: false })),
+      }, { additionalProperties: false }),
+      response: { 200: DriftSchedule, ...problems(400, 401, 403, 404, 413, 415, 429, 500) },
+    },
+  }, async (request) => drift.setSchedule(actorOf(request), request.params.env, request.body));
+
+  app.delete('/v1/environments/:env/drift-schedule', {
+    schema: {
+      security: ANY_CREDENTIAL, operationId: 'unscheduleDriftChecks', tags, summary: 'Stop checking drift on a schedule',
+      params: Env,
+      response: { 204: Type.Null(), ...problems(400, 401, 403, 404, 429, 500) },
+    },
+  }, async (request, reply) => {
+    await drift.deleteSchedule(actorOf(request), request.params.env);
+    return reply.code(204).send(null);
   });
 };

@@ -57,6 +57,8 @@ export const Operation = Type.Object({
     }, { additionalProperties: false })),
     promotion: Type.Optional(Type.Object({ from: EnvironmentName, release: Type.String() }, { additionalProperties: false })),
     restore: Type.Optional(Type.Object({ backup: Type.String({ description: 'The backup whose state it imports' }) }, { additionalProperties: false })),
+    refresh: Type.Optional(Type.Boolean({ description: 'The state is refreshed before the update (--refresh)' })),
+    remediates: Type.Optional(Type.String({ description: 'The drift check whose drift this update corrects' })),
   }, { additionalProperties: false, description: 'What the operation was asked to do beyond its type' }),
   message: Type.Union([Type.String(), Type.Null()]),
   status: Type.Enum(STATUSES, {
@@ -167,7 +169,17 @@ export const Environment = Type.Object({
   outputs: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()], { description: 'Stack outputs; secrets are "[secret]"' }),
   currentRelease: Type.Union([Type.Ref('Release'), Type.Null()]),
   awaitingApproval: Type.Union([OperationId, Type.Null()], { description: 'The operation whose saved plan waits for approval' }),
+  drift: Type.Union([Type.Ref('Drift'), Type.Null()], { description: 'The last drift check: null before the first' }),
 }, { $id: 'Environment', additionalProperties: false });
+
+export const Drift = Type.Object({
+  checkedAt: Type.String({ format: 'date-time' }),
+  status: Type.Enum(['in_sync', 'drifted', 'failed'] as const),
+  operationId: OperationId,
+  resources: Type.Array(Type.Object({
+    urn: Type.String(), type: Type.String(), change: Type.String({ description: 'What a refresh would do to the state: update, delete...' }),
+  }, { additionalProperties: false }), { description: 'The resources that drifted' }),
+}, { $id: 'Drift', additionalProperties: false, description: 'What the last drift check (a refresh preview) found' });
 
 const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid input; `field` names it', 401: 'No valid credential', 403: 'Not allowed', 404: 'Not found',

@@ -277,6 +277,24 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
           .execute();
         await db.schema.createIndex('state_backups_by_environment').on('state_backups').columns(['environment', 'seq']).execute();
         await db.schema.createIndex('state_backups_by_sha256').on('state_backups').column('sha256').execute();
+        // Each environment's last drift check: when, what it found, and the resources that drifted.
+        await db.schema.createTable('drift_states')
+          .addColumn('environment', 'text', (c) => c.primaryKey())
+          .addColumn('operation_id', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('resources', 'text', (c) => c.notNull())
+          .addColumn('checked_at', bigint, (c) => c.notNull())
+          .execute();
+        // When drift checks are due; a replica claims a due check by moving next_due_at on with a
+        // conditional update, so with several replicas each check is queued once.
+        await db.schema.createTable('drift_schedules')
+          .addColumn('environment', 'text', (c) => c.primaryKey())
+          .addColumn('cron', 'text', (c) => c.notNull())
+          .addColumn('remediate', 'integer', (c) => c.notNull())
+          .addColumn('next_due_at', bigint, (c) => c.notNull())
+          .addColumn('updated_by', 'text', (c) => c.notNull())
+          .addColumn('updated_at', bigint, (c) => c.notNull())
+          .execute();
       },
     },
   };

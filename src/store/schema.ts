@@ -193,6 +193,24 @@ export interface StateBackupsTable {
   created_at: number;
 }
 
+export interface DriftStatesTable {
+  environment: string;
+  operation_id: string;
+  status: string;
+  /** JSON: [{urn, type, change}] */
+  resources: string;
+  checked_at: number;
+}
+
+export interface DriftSchedulesTable {
+  environment: string;
+  cron: string;
+  remediate: number;
+  next_due_at: number;
+  updated_by: string;
+  updated_at: number;
+}
+
 export interface Database {
   operations: OperationsTable;
   operation_events: OperationEventsTable;
@@ -211,4 +229,6 @@ export interface Database {
   approvals: ApprovalsTable;
   releases: ReleasesTable;
   state_backups: StateBackupsTable;
+  drift_states: DriftStatesTable;
+  drift_schedules: DriftSchedulesTable;
 }

@@ -186,12 +186,12 @@ describe.each(DATABASES)('state backup retention and protected restores on %s', 
       const response = await service.inject({ method: 'POST', url: '/v1/environments/testing/operations', payload: { type: 'update', config: { set: { sleepMs: '5000' } } } });
       const id = response.json().id as string;
       while ((await service.inject({ url: `/v1/operations/${id}` })).json().status === 'queued') await new Promise((r) => setTimeout(r, 100));
-      expect((await service.inject({ method: 'POST', url: `/v1/operations/${id}/cancel` })).statusCode).toBe(200);
+      expect((await service.inject({ method: 'POST', url: `/v1/operations/${id}/cancel` })).statusCode).toBeLessThan(300);
       return settled(service, id);
     };
     const update = await run({ type: 'update' });
     expect(update.status, update.error).toBe('succeeded');
-    const refreshes = [];
+    const refreshes: Array<Record<string, any>> = [];
     for (let i = 0; i < 2; i++) refreshes.push(await run({ type: 'refresh' }));
     const listed = (await service.inject({ url: '/v1/environments/testing/backups' })).json().items as Array<{ operationId: string; sha256: string }>;
     const firstRefresh = listed.find((b) => b.operationId === refreshes[0]!.id)!.sha256;
@@ -220,7 +220,8 @@ describe.each(DATABASES)('state backup retention and protected restores on %s', 
     };
     const update = async (generation: string) => {
       const response = await service.inject({ method: 'POST', url: '/v1/environments/staging/operations', payload: { type: 'update', config: { set: { infraGeneration: generation } } } });
-      expect((await approved(response.json().id)).done.status).toBe('succeeded');
+      const { done } = await approved(response.json().id);
+      expect(done.status, done.error).toBe('succeeded');
     };
     await update('s1');
     const [s1] = (await service.inject({ url: '/v1/environments/staging/backups' })).json().items;
