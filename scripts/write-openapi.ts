@@ -7,7 +7,7 @@ import { buildApp, type AppServices } from '../src/http/app.js';
 import { createLogger } from '../src/logger.js';
 
 export async function generateSpec(): Promise<unknown> {
-  const app = await buildApp({ rateLimit: { max: 1, maxPerSource: 1, windowSeconds: 60 }, releases: {} } as AppServices, createLogger('silent'));
+  const app = await buildApp({ rateLimit: { max: 1, maxPerSource: 1, windowSeconds: 60 }, releases: {}, recovery: {} } as AppServices, createLogger('silent'));
   await app.ready();
   const spec = app.swagger();
   await app.close();

@@ -20,6 +20,7 @@ import type { OperationSignals } from './operation-signals.js';
 import { APPROVAL_EVENT, type ErrorCode, type Operation, type PlanView } from './operation.js';
 import { plannedChange, type ReleaseSteps } from './release-steps.js';
 import type { StateSteps } from './state-steps.js';
+import { driftedChange } from '../recovery/drift-events.js';
 import { RunRefusal } from '../releases/program-snapshots.js';
 
 export interface RunnerOptions {
@@ -113,7 +114,7 @@ export class OperationRunner {
         signal: abort.signal,
         onSpawn: (pid) => void this.operations.recordCliPid(operation.id, owner, pid).catch((error: unknown) => log.warn({ err: error }, 'could not record the CLI pid')),
         onEvent: (event) => {
-          const change = plannedChange(event);
+          const change = kind.detectsDrift ? driftedChange(event) : plannedChange(event);
           if (change) changes.push(change);
           recorder.event(event);
         },
@@ -128,9 +129,10 @@ export class OperationRunner {
     } finally {
       clearInterval(heartbeat);
       stop.removeEventListener('abort', onStop);
-      this.steps.removePlanFile(operation);
     }
+    // The plan file is read (into the database) before it is removed: removing it first lost every saved plan.
     const planned = phase === 'plan' && outcome && !leaseLost ? this.steps.planned(operation, outcome.summary, changes, stateDigest) : undefined;
+    this.steps.removePlanFile(operation);
     if (planned) recorder.event({ type: APPROVAL_EVENT, payload: { status: 'awaiting_approval', ...planned.view } });
     await recorder.flush();
     if (leaseLost) {

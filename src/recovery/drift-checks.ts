@@ -101,11 +101,13 @@ export class DriftChecks {
 
   /** In the transaction that ends a drift check: its result, the event, and the remediation its schedule asks for. */
   async recorded(tx: Kysely<Database>, operation: Operation, changes: PlanView['changes']): Promise<void> {
-    const resources: DriftedResource[] = changes.map((c) => ({ urn: c.urn, type: c.type, change: c.op }));
+    // An engine may report a resource in its pre and its outputs event: one entry per resource.
+    const byUrn = new Map(changes.map((c) => [c.urn, { urn: c.urn, type: c.type, change: c.op }]));
+    const resources: DriftedResource[] = [...byUrn.values()];
     const status = operation.status !== 'succeeded' ? 'failed' : resources.length ? 'drifted' : 'in_sync';
     await this.drift.record(tx, operation.environment, { status, operationId: operation.id, resources });
     if (status !== 'drifted') return;
-    const schedule = await this.drift.schedule(operation.environment);
+    const schedule = await this.drift.schedule(operation.environment, tx);
     const remediation = schedule?.remediate
       ? await this.queue(tx, SCHEDULER, operation.environment, 'update', { scope: 'all', refresh: true, remediates: operation.id })
       : undefined;

@@ -5,6 +5,7 @@
 import type { Actor } from '../auth/actor.js';
 import type { Action, Governance } from '../auth/governance.js';
 import type { EnvironmentCatalog } from '../environments/environment-catalog.js';
+import { DomainError } from '../errors.js';
 import { kindOf } from '../operations/operation-kinds.js';
 import type { OperationService } from '../operations/operation-service.js';
 import type { Operation } from '../operations/operation.js';
@@ -37,8 +38,14 @@ export class RestoreRequests {
     };
     await this.governance.authorize(actor, action);
     this.catalog.require(environment);
-    const operation = await this.governance.act(actor, action, async (tx) => {
+    // Checked before the transaction: on SQLite, a read outside it would wait for it forever.
+    try {
       this.restores.usable(environment, await this.backups.find(environment, request.backup));
+    } catch (error) {
+      if (error instanceof DomainError) throw await this.governance.refuse(actor, action, error);
+      throw error;
+    }
+    const operation = await this.governance.act(actor, action, async (tx) => {
       const latest = await this.versions.latest(environment, tx);
       return this.operations.queue(tx, actor, environment, {
         type: 'restore', spec: { scope: 'all', restore: { backup: request.backup } }, message: request.message,

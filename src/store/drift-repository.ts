@@ -53,8 +53,8 @@ export class DriftRepository {
     return Number(result.numDeletedRows) > 0;
   }
 
-  async schedule(environment: string): Promise<DriftSchedule | undefined> {
-    const row = await this.db.selectFrom('drift_schedules').selectAll().where('environment', '=', environment).executeTakeFirst();
+  async schedule(environment: string, db: Kysely<Database> = this.db): Promise<DriftSchedule | undefined> {
+    const row = await db.selectFrom('drift_schedules').selectAll().where('environment', '=', environment).executeTakeFirst();
     return row && {
       environment: row.environment, cron: row.cron, remediate: Boolean(row.remediate), nextDueAt: isoTime(row.next_due_at)!,
       updatedBy: row.updated_by, updatedAt: isoTime(row.updated_at)!,

@@ -1,6 +1,6 @@
 // A canary secret in a stack's config must never appear in clear text in any sink: API
 // responses, event streams, logs, plain-text output, error messages, database rows (every
-// table) or files in the data dir (plans, program snapshots, workspaces). Three canaries: one
+// table) or files in the data dir (plans, program snapshots, workspaces, state backups). Three canaries: one
 // set in the stack file with the CLI, one set through PATCH .../config, one carried by an
 // operation's one-call configuration change on a protected environment (a saved plan).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -104,6 +104,11 @@ describe.each(DATABASES)('secrets canary on %s', (database) => {
       const rows = await sql<Record<string, unknown>>`select * from ${sql.table(name)}`.execute(service.database.db);
       expect(rows.rows.filter((row) => hasCanary(JSON.stringify(row))), name).toEqual([]);
     }
+    // State backups (taken after every mutating operation) keep the secret outputs as ciphertext.
+    const backups = filesUnder(service.config.backupDir!).filter((file) => file.endsWith('.json'));
+    expect(backups.length).toBeGreaterThan(3);
+    expect(backups.some((file) => readFileSync(file, 'utf8').includes('4dabf18193072939515e22adb298388d'))).toBe(true);
+    expect(backups.filter((file) => hasCanary(readFileSync(file, 'latin1'))), 'state backups').toEqual([]);
     const files = filesUnder(service.config.dataDir);
     expect(files.some((file) => file.includes(`${join('programs', '')}`))).toBe(true);
     expect(files.filter((file) => hasCanary(readFileSync(file, 'latin1'))), 'files in the data dir').toEqual([]);
