@@ -91,8 +91,10 @@ export class PulumiEngine implements Engine {
       // Saved plans are behind the CLI's experimental switch; it is set for these runs alone,
       // since with it every `up` would also make and enforce a plan of its own.
       const experimental: Record<string, string> = request.flags.savePlan || request.flags.plan ? { PULUMI_EXPERIMENTAL: 'true' } : {};
+      // Skipping confirmations is --yes to the CLI, which refuses it with --preview-only.
+      const confirmations: Record<string, string> = request.flags.previewOnly ? { PULUMI_SKIP_CONFIRMATIONS: 'false' } : {};
       const run = await runStackCommand(this.binary, {
-        args, cwd: workspace.dir, env: { ...this.spawnEnv(request.operationId), ...experimental }, signal: request.signal, onStdout: request.onOutput, onSpawn: request.onSpawn,
+        args, cwd: workspace.dir, env: { ...this.spawnEnv(request.operationId), ...experimental, ...confirmations }, signal: request.signal, onStdout: request.onOutput, onSpawn: request.onSpawn,
       }, (event) => request.onEvent(toEngineEvent(event)));
       if (run.exit.code !== 0) throw toEngineFailure(run, { aborted: request.signal.aborted, hidePaths: [workspace.dir] });
       return { summary: run.summary, outputs: run.outputs && (redactState(run.outputs) as Record<string, unknown>) };
