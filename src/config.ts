@@ -98,6 +98,8 @@ const Settings = Type.Object({
   /** Backups kept per environment whatever their age; older ones go once past backupKeepDays too. */
   backupKeepLast: Type.Integer({ minimum: 1, maximum: 100_000 }),
   backupKeepDays: Type.Integer({ minimum: 0, maximum: 36_500 }),
+  /** A repair session unused this long expires, and the environment's queue goes on. */
+  repairIdleSeconds: Type.Integer({ minimum: 10, maximum: 86_400 }),
 }, { additionalProperties: false });
 
 export type Config = Readonly<Static<typeof Settings>>;
@@ -147,6 +149,7 @@ const VARIABLES = {
   backupDir: ['STACKPILOT_BACKUP_DIR', undefined], // default: <dataDir>/backups
   backupKeepLast: ['STACKPILOT_BACKUP_KEEP_LAST', '50'],
   backupKeepDays: ['STACKPILOT_BACKUP_KEEP_DAYS', '30'],
+  repairIdleSeconds: ['STACKPILOT_REPAIR_IDLE_SECONDS', '900'],
 } as const satisfies Record<Key, readonly [string, string | undefined]>;
 
 /** Variables that carry secrets: each may be given as NAME_FILE, and is removed from process.env once read. */
@@ -160,7 +163,7 @@ export class ConfigError extends Error {
 
 const INTEGER_KEYS = new Set(['port', 'oidcMaxTokenAgeSeconds', 'maxParallelOperations', 'leaseSeconds', 'pollMilliseconds', 'shutdownGraceSeconds',
   'sessionLifetimeSeconds', 'sessionIdleSeconds', 'requiredApprovals', 'approvalTtlSeconds', 'requestTimeoutSeconds', 'headersTimeoutSeconds', 'maxStreamsPerPrincipal', 'streamRecheckSeconds', 'rateLimitPerMinute', 'rateLimitPerSourcePerMinute', 'lockoutMaxFailures', 'lockoutWindowSeconds',
-  'backupKeepLast', 'backupKeepDays']);
+  'backupKeepLast', 'backupKeepDays', 'repairIdleSeconds']);
 const BOOLEAN_KEYS = new Set(['engineDebugEvents']);
 const JSON_KEYS = new Set(['oidcIssuers']);
 /** Comma-separated lists; an empty variable is an empty list. */

@@ -62,6 +62,8 @@ import { StateBackups } from './recovery/state-backups.js';
 import { BackupRepository } from './store/backup-repository.js';
 import { DriftChecks } from './recovery/drift-checks.js';
 import { DriftRepository } from './store/drift-repository.js';
+import { RepairSessions } from './recovery/repair-sessions.js';
+import { RepairRepository } from './store/repair-repository.js';
 
 /** Wakes event streams on every replica when a batch of an operation's events lands. */
 const EVENTS_CHANNEL = 'stackpilot_events';
@@ -177,7 +179,10 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   });
   const promotions = new Promotions(releases, versions, operations, catalog, governance, policy);
   const rollbacks = new Rollbacks(releases, versions, programs, operations, catalog, governance, policy, outbox);
-  const restoreRequests = new RestoreRequests(backups, restores, catalog, governance, operations, versions, programs);
+  const repairs = new RepairSessions(new RepairRepository(db), operationRows, backups, engine, catalog, governance, {
+    idleMs: config.repairIdleSeconds * 1000, kick: () => queue.kick(),
+  });
+  const restoreRequests = new RestoreRequests(backups, restores, catalog, governance, operations, versions, programs, repairs);
   driftChecks = new DriftChecks(db, new DriftRepository(db), catalog, governance, operations, versions, programs, outbox);
 
   // What other replicas do reaches this one through the outbox: waiters wake, the queue looks for work.
@@ -202,7 +207,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   const app = await buildApp({
     environments: new EnvironmentStatusView(catalog, operationRows, engine, governance, releases, driftChecks),
     operations, access, releases: { versions, releases, approvals, promotions, rollbacks }, authenticator, audit, readiness,
-    recovery: { backups, restores: restoreRequests, drift: driftChecks },
+    recovery: { backups, restores: restoreRequests, drift: driftChecks, repairs },
     rateLimit: { max: config.rateLimitPerMinute, maxPerSource: config.rateLimitPerSourcePerMinute, windowSeconds: 60, store: dialect === 'postgres' ? databaseRateLimitStore(db) : undefined },
   }, logger, {
     tls: config.tlsCert && config.tlsKey ? { cert: config.tlsCert, key: config.tlsKey } : undefined,

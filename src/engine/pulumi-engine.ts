@@ -12,7 +12,7 @@ import { toEngineFailure } from './engine-errors.js';
 import { endEngineProcesses, engineProcesses, OPERATION_ENV } from './engine-processes.js';
 import { ensureStackSalt, type SaltStore } from './stack-secrets.js';
 import { readStackLocks } from './stack-locks.js';
-import { EngineFailure, type Engine, type EngineEvent, type EngineFlags, type EngineOutcome, type EngineRunRequest, type PendingOperation, type StackLock } from './types.js';
+import { EngineFailure, type Engine, type EngineEvent, type EngineFlags, type EngineOutcome, type EngineRunRequest, type PendingOperation, type RepairCommand, type StackLock } from './types.js';
 import { readProjectSettings, writeSalt, writtenConfig, Workspaces } from './workspace.js';
 
 export interface PulumiEngineOptions {
@@ -149,6 +149,12 @@ export class PulumiEngine implements Engine {
     }
   }
 
+  async repair(environment: string, command: RepairCommand): Promise<string> {
+    const salt = await this.options.salts.get(environment);
+    if (!salt) throw new EngineFailure('engine_failed', `stack ${environment} has not been initialised`);
+    return this.stackCommand([...repairArgs(command), '--stack', environment, '--color', 'never'], { environment, salt });
+  }
+
   locks(environment: string): Promise<StackLock[] | undefined> {
     return readStackLocks(this.options.backendUrl, this.project, environment);
   }
@@ -176,15 +182,31 @@ export class PulumiEngine implements Engine {
   }
 
   /** A stack command that runs no program, in a scratch workspace; its stdout, or an error naming the CLI's. */
-  private async stackCommand(args: string[]): Promise<string> {
+  private async stackCommand(args: string[], secrets?: { environment: string; salt: string }): Promise<string> {
     const scratch = this.workspaces.bare(`cmd-${process.pid}-${Math.random().toString(36).slice(2, 10)}`, this.options.projectDir);
     try {
+      // Commands that write the state re-encrypt its secrets: they need the stack's salt.
+      if (secrets) writeSalt(scratch.dir, this.options.projectDir, secrets.environment, secrets.salt);
       const exit = await runCli(this.binary, { args: [...args, '--non-interactive'], cwd: scratch.dir, env: this.spawnEnv() });
       if (exit.code !== 0) throw toEngineFailure({ exit, failedResources: [], errors: [] }, { aborted: false, hidePaths: [scratch.dir] });
       return exit.stdout;
     } finally {
       scratch.remove();
     }
+  }
+}
+
+function repairArgs(command: RepairCommand): string[] {
+  switch (command.step) {
+    case 'refresh': {
+      const pending = command.pendingCreates;
+      const flags = pending === 'clear' ? ['--clear-pending-creates'] : pending === 'skip' ? ['--skip-pending-creates']
+        : pending ? ['--import-pending-creates', pending.import.urn, pending.import.id] : [];
+      return ['refresh', '--yes', '--skip-preview', ...flags];
+    }
+    case 'state-delete': return ['state', 'delete', command.urn, '--yes'];
+    case 'state-unprotect': return ['state', 'unprotect', command.urn, '--yes'];
+    case 'state-repair': return ['state', 'repair', '--yes'];
   }
 }
 

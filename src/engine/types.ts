@@ -100,6 +100,13 @@ export interface EngineProcess {
   command: string;
 }
 
+/** A repair of a stack's state, each one CLI command (see Engine.repair). */
+export type RepairCommand =
+  | { step: 'refresh'; pendingCreates?: 'clear' | 'skip' | { import: { urn: string; id: string } } }
+  | { step: 'state-delete'; urn: string }
+  | { step: 'state-unprotect'; urn: string }
+  | { step: 'state-repair' };
+
 export interface Engine {
   readonly version: string;
   /** Makes sure each environment's stack exists with its secrets provider. Never changes resources. */
@@ -118,6 +125,11 @@ export interface Engine {
    * `pulumi config set --secret` would; the values reach the CLI on its stdin only.
    */
   encryptSecrets(environment: string, values: readonly string[], salt?: string): Promise<string[]>;
+  /**
+   * Runs one repair of the stack's state (refresh, with what to do about pending creates;
+   * state delete, unprotect, repair); returns the CLI's output. No program runs.
+   */
+  repair(environment: string, command: RepairCommand): Promise<string>;
   /** Removes the stack's lock (DIY backends: its lock files). */
   clearLock(environment: string): Promise<void>;
   /** The processes of an operation's engine still alive on this host. */

@@ -5,7 +5,7 @@
 import type { Actor } from '../auth/actor.js';
 import type { Action, Governance } from '../auth/governance.js';
 import type { EnvironmentCatalog } from '../environments/environment-catalog.js';
-import { DomainError } from '../errors.js';
+import { ConflictError, DomainError } from '../errors.js';
 import { kindOf } from '../operations/operation-kinds.js';
 import type { OperationService } from '../operations/operation-service.js';
 import type { Operation } from '../operations/operation.js';
@@ -28,6 +28,7 @@ export class RestoreRequests {
     private readonly operations: OperationService,
     private readonly versions: ConfigVersions,
     private readonly programs: ProgramSnapshots,
+    private readonly repairs: { openByAnother(environment: string, principal: string): Promise<{ openedBy: string } | undefined> },
   ) {}
 
   /** Queues a restore of `environment` from one of its backups. */
@@ -40,6 +41,8 @@ export class RestoreRequests {
     this.catalog.require(environment);
     // Checked before the transaction: on SQLite, a read outside it would wait for it forever.
     try {
+      const repair = await this.repairs.openByAnother(environment, actor.principal);
+      if (repair) throw new ConflictError('repair_session_open', `${repair.openedBy} is repairing ${environment}: a restore waits until that session closes`);
       this.restores.usable(environment, await this.backups.find(environment, request.backup));
     } catch (error) {
       if (error instanceof DomainError) throw await this.governance.refuse(actor, action, error);

@@ -4,6 +4,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { DriftChecks } from '../recovery/drift-checks.js';
+import { REPAIR_STEPS, type RepairSessions } from '../recovery/repair-sessions.js';
 import type { RestoreRequests } from '../recovery/restore-requests.js';
 import type { StateBackups } from '../recovery/state-backups.js';
 import { actorOf } from './request-actor.js';
@@ -13,7 +14,20 @@ export interface RecoveryServices {
   backups: StateBackups;
   restores: RestoreRequests;
   drift: DriftChecks;
+  repairs: RepairSessions;
 }
+
+const RepairSession = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  environment: EnvironmentName,
+  openedBy: Type.String(),
+  reason: Type.String(),
+  backupId: Type.Union([Type.String(), Type.Null()], { description: 'The backup taken when it opened' }),
+  openedAt: Type.String({ format: 'date-time' }),
+  idleUntil: Type.String({ format: 'date-time', description: 'It expires, and the queue goes on, unless used before this' }),
+  closedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  closedBy: Type.Union([Type.String(), Type.Null()]),
+}, { additionalProperties: false });
 
 const DriftSchedule = Type.Object({
   environment: EnvironmentName,
@@ -38,7 +52,7 @@ export const StateBackup = Type.Object({
 const Env = Type.Object({ env: EnvironmentName });
 const tags = ['recovery'];
 
-export const recoveryRoutes: FastifyPluginAsyncTypebox<RecoveryServices> = async (app, { backups, restores, drift }) => {
+export const recoveryRoutes: FastifyPluginAsyncTypebox<RecoveryServices> = async (app, { backups, restores, drift, repairs }) => {
   app.get('/v1/environments/:env/backups', {
     schema: {
       security: ANY_CREDENTIAL, operationId: 'listBackups', tags, summary: "The environment's state backups, newest first",
@@ -129,4 +143,54 @@ export const recoveryRoutes: FastifyPluginAsyncTypebox<RecoveryServices> = async
     await drift.deleteSchedule(actorOf(request), request.params.env);
     return reply.code(204).send(null);
   });
+
+  app.post('/v1/environments/:env/repairs', {
+    schema: {
+      security: ANY_CREDENTIAL, operationId: 'openRepairSession', tags,
+      summary: "Open a repair session: the environment's new operations stay queued until it closes or idles out",
+      description: 'Needs an admin session (second factor) and a stack no operation holds (409 environment_busy); a backup of the state is taken first.',
+      params: Env,
+      body: Type.Object({ reason: PrintableText(500) }, { additionalProperties: false }),
+      response: { 201: RepairSession, ...problems(400, 401, 403, 404, 409, 413, 415, 429, 500) },
+    },
+  }, async (request, reply) => reply.code(201).send(await repairs.open(actorOf(request), request.params.env, request.body.reason)));
+
+  app.get('/v1/environments/:env/repairs/current', {
+    schema: {
+      security: ANY_CREDENTIAL, operationId: 'getRepairSession', tags, summary: 'The open repair session (409 repair_session_closed when none)',
+      params: Env,
+      response: { 200: RepairSession, ...problems(400, 401, 403, 404, 409, 429, 500) },
+    },
+  }, async (request) => repairs.current(actorOf(request), request.params.env));
+
+  app.delete('/v1/environments/:env/repairs/current', {
+    schema: {
+      security: ANY_CREDENTIAL, operationId: 'closeRepairSession', tags, summary: 'Close the repair session: the queue goes on',
+      params: Env,
+      response: { 204: Type.Null(), ...problems(400, 401, 403, 404, 409, 429, 500) },
+    },
+  }, async (request, reply) => {
+    await repairs.close(actorOf(request), request.params.env);
+    return reply.code(204).send(null);
+  });
+
+  app.post('/v1/environments/:env/repairs/current/steps', {
+    schema: {
+      security: ANY_CREDENTIAL, operationId: 'runRepairStep', tags,
+      summary: 'Run one repair step in your open session; its output is returned and the step audited',
+      description: 'unlock removes stale locks only (none held by a live Pulumi CLI of this host); clear-pending refreshes with '
+        + '--clear-pending-creates, --skip-pending-creates or --import-pending-creates <urn> <id>; refresh; state-delete, state-unprotect (urn); state-repair.',
+      params: Env,
+      body: Type.Object({
+        step: Type.Enum(REPAIR_STEPS),
+        urn: Type.Optional(Type.String({ minLength: 1, maxLength: 2000, pattern: '^urn:pulumi:[^\\u0000-\\u001f]+$' })),
+        pendingCreates: Type.Optional(Type.Enum(['clear', 'skip', 'import'] as const)),
+        id: Type.Optional(Type.String({ minLength: 1, maxLength: 1000, pattern: '^[^\\u0000-\\u001f]+$' })),
+      }, { additionalProperties: false }),
+      response: {
+        200: Type.Object({ step: Type.Enum(REPAIR_STEPS), output: Type.String() }, { additionalProperties: false }),
+        ...problems(400, 401, 403, 404, 409, 413, 415, 422, 429, 500),
+      },
+    },
+  }, async (request) => repairs.step(actorOf(request), request.params.env, request.body));
 };

@@ -295,6 +295,21 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
           .addColumn('updated_by', 'text', (c) => c.notNull())
           .addColumn('updated_at', bigint, (c) => c.notNull())
           .execute();
+        // Repair sessions: while one is open (and not idle past idle_until), the environment's
+        // queue holds its operations. At most one open per environment, as a unique index says.
+        await db.schema.createTable('repair_sessions')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('environment', 'text', (c) => c.notNull())
+          .addColumn('opened_by', 'text', (c) => c.notNull())
+          .addColumn('reason', 'text', (c) => c.notNull())
+          .addColumn('backup_id', 'text')
+          .addColumn('opened_at', bigint, (c) => c.notNull())
+          .addColumn('idle_until', bigint, (c) => c.notNull())
+          .addColumn('closed_at', bigint)
+          .addColumn('closed_by', 'text')
+          .execute();
+        await db.schema.createIndex('repair_sessions_one_open').unique().on('repair_sessions').column('environment')
+          .where(sql.ref('closed_at'), 'is', null).execute();
       },
     },
   };

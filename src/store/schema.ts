@@ -211,6 +211,19 @@ export interface DriftSchedulesTable {
   updated_at: number;
 }
 
+export interface RepairSessionsTable {
+  id: string;
+  environment: string;
+  opened_by: string;
+  reason: string;
+  backup_id: string | null;
+  opened_at: number;
+  /** Closed by expiry once unused past this. */
+  idle_until: number;
+  closed_at: number | null;
+  closed_by: string | null;
+}
+
 export interface Database {
   operations: OperationsTable;
   operation_events: OperationEventsTable;
@@ -231,4 +244,5 @@ export interface Database {
   state_backups: StateBackupsTable;
   drift_states: DriftStatesTable;
   drift_schedules: DriftSchedulesTable;
+  repair_sessions: RepairSessionsTable;
 }
