@@ -181,6 +181,10 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   const rollbacks = new Rollbacks(releases, versions, programs, operations, catalog, governance, policy, outbox);
   const repairs = new RepairSessions(new RepairRepository(db), operationRows, backups, engine, catalog, governance, {
     idleMs: config.repairIdleSeconds * 1000, kick: () => queue.kick(),
+    source: async (environment) => {
+      const latest = await versions.latest(environment);
+      return { ...programs.runnable(programs.current()), config: latest.config, ...(latest.encryptionSalt ? { encryptionSalt: latest.encryptionSalt } : {}) };
+    },
   });
   const restoreRequests = new RestoreRequests(backups, restores, catalog, governance, operations, versions, programs, repairs);
   driftChecks = new DriftChecks(db, new DriftRepository(db), catalog, governance, operations, versions, programs, outbox);

@@ -12,7 +12,7 @@ import { toEngineFailure } from './engine-errors.js';
 import { endEngineProcesses, engineProcesses, OPERATION_ENV } from './engine-processes.js';
 import { ensureStackSalt, type SaltStore } from './stack-secrets.js';
 import { readStackLocks } from './stack-locks.js';
-import { EngineFailure, type Engine, type EngineEvent, type EngineFlags, type EngineOutcome, type EngineRunRequest, type PendingOperation, type RepairCommand, type StackLock } from './types.js';
+import { EngineFailure, type Engine, type EngineEvent, type EngineFlags, type EngineOutcome, type EngineRunRequest, type EngineWorkspaceSource, type PendingOperation, type RepairCommand, type StackLock } from './types.js';
 import { readProjectSettings, writeSalt, writtenConfig, Workspaces } from './workspace.js';
 
 export interface PulumiEngineOptions {
@@ -149,10 +149,19 @@ export class PulumiEngine implements Engine {
     }
   }
 
-  async repair(environment: string, command: RepairCommand): Promise<string> {
-    const salt = await this.options.salts.get(environment);
+  async repair(environment: string, command: RepairCommand, source: EngineWorkspaceSource): Promise<string> {
+    const salt = source.encryptionSalt ?? (await this.options.salts.get(environment));
     if (!salt) throw new EngineFailure('engine_failed', `stack ${environment} has not been initialised`);
-    return this.stackCommand([...repairArgs(command), '--stack', environment, '--color', 'never'], { environment, salt });
+    const args = [...repairArgs(command), '--stack', environment, '--color', 'never', '--non-interactive'];
+    // A refresh loads the project (its program must be there) and the stack's configuration.
+    const workspace = this.workspaces.create(`repair-${randomUUID()}`, environment, source.programDir, source.config, salt, source.modulesDir);
+    try {
+      const exit = await runCli(this.binary, { args, cwd: workspace.dir, env: this.spawnEnv() });
+      if (exit.code !== 0) throw toEngineFailure({ exit, failedResources: [], errors: [] }, { aborted: false, hidePaths: [workspace.dir] });
+      return exit.stdout;
+    } finally {
+      workspace.remove();
+    }
   }
 
   locks(environment: string): Promise<StackLock[] | undefined> {
@@ -182,11 +191,9 @@ export class PulumiEngine implements Engine {
   }
 
   /** A stack command that runs no program, in a scratch workspace; its stdout, or an error naming the CLI's. */
-  private async stackCommand(args: string[], secrets?: { environment: string; salt: string }): Promise<string> {
+  private async stackCommand(args: string[]): Promise<string> {
     const scratch = this.workspaces.bare(`cmd-${process.pid}-${Math.random().toString(36).slice(2, 10)}`, this.options.projectDir);
     try {
-      // Commands that write the state re-encrypt its secrets: they need the stack's salt.
-      if (secrets) writeSalt(scratch.dir, this.options.projectDir, secrets.environment, secrets.salt);
       const exit = await runCli(this.binary, { args: [...args, '--non-interactive'], cwd: scratch.dir, env: this.spawnEnv() });
       if (exit.code !== 0) throw toEngineFailure({ exit, failedResources: [], errors: [] }, { aborted: false, hidePaths: [scratch.dir] });
       return exit.stdout;

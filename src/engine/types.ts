@@ -127,9 +127,10 @@ export interface Engine {
   encryptSecrets(environment: string, values: readonly string[], salt?: string): Promise<string[]>;
   /**
    * Runs one repair of the stack's state (refresh, with what to do about pending creates;
-   * state delete, unprotect, repair); returns the CLI's output. No program runs.
+   * state delete, unprotect, repair); returns the CLI's output. No program runs, but a refresh
+   * reads the project and its configuration from `source`.
    */
-  repair(environment: string, command: RepairCommand): Promise<string>;
+  repair(environment: string, command: RepairCommand, source: EngineWorkspaceSource): Promise<string>;
   /** Removes the stack's lock (DIY backends: its lock files). */
   clearLock(environment: string): Promise<void>;
   /** The processes of an operation's engine still alive on this host. */

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Actor } from '../auth/actor.js';
 import type { Action, Governance } from '../auth/governance.js';
-import type { Engine, RepairCommand } from '../engine/types.js';
+import type { Engine, EngineWorkspaceSource, RepairCommand } from '../engine/types.js';
 import { EngineFailure } from '../engine/types.js';
 import type { EnvironmentCatalog } from '../environments/environment-catalog.js';
 import { ConflictError, DomainError, InvalidInputError, UnprocessableError } from '../errors.js';
@@ -31,6 +31,8 @@ export interface RepairStepRequest {
 
 export interface RepairOptions {
   idleMs: number;
+  /** The program and latest configuration a refresh of the environment reads. */
+  source(environment: string): Promise<EngineWorkspaceSource>;
   /** Tells the queue to look for work (after a session closed). */
   kick(): void;
 }
@@ -110,7 +112,7 @@ export class RepairSessions {
     // The CLI runs outside any transaction (a long one would hold SQLite's only writer); its record follows.
     let output: string;
     try {
-      output = command ? await this.engine.repair(environment, command) : await this.unlock(environment);
+      output = command ? await this.engine.repair(environment, command, await this.options.source(environment)) : await this.unlock(environment);
     } catch (error) {
       const failure = error instanceof DomainError ? error
         : new UnprocessableError('repair_step_failed', error instanceof EngineFailure ? error.message : `the ${request.step} step failed`);
