@@ -3,7 +3,7 @@
 // started with an environment built for that spawn; the Automation API's PulumiCommand checks
 // the CLI's version, and its event types describe the stream.
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PulumiCommand, type EngineEvent as PulumiEvent } from '@pulumi/pulumi/automation/index.js';
 import { runCli } from './cli.js';
@@ -113,14 +113,21 @@ export class PulumiEngine implements Engine {
   }
 
   async importState(environment: string, state: string): Promise<void> {
-    // The state reaches the CLI as a file only this service can read, removed at once.
-    const file = join(this.options.workspaceRoot, `import-${randomUUID()}.json`);
-    mkdirSync(this.options.workspaceRoot, { recursive: true, mode: 0o700 });
+    const salt = await this.options.salts.get(environment);
+    const scratch = this.workspaces.bare(`import-${randomUUID()}`, this.options.projectDir);
+    // The state reaches the CLI as a file only this service can read, removed with its workspace.
+    const file = join(scratch.dir, 'state.json');
     writeFileSync(file, state, { mode: 0o600 });
     try {
-      await this.stackCommand(['stack', 'import', '--file', file, '--stack', environment]);
+      const cli = (args: string[]) => runCli(this.binary, { args: [...args, '--non-interactive'], cwd: scratch.dir, env: this.spawnEnv() });
+      // An empty state backend (a disaster recovery) has no stack yet: it is made with the stack's own salt.
+      if (salt) writeSalt(scratch.dir, this.options.projectDir, environment, salt);
+      const init = await cli(['stack', 'init', environment]);
+      if (init.code !== 0 && !/already exists/.test(init.stderr)) throw toEngineFailure({ exit: init, failedResources: [], errors: [] }, { aborted: false, hidePaths: [scratch.dir] });
+      const imported = await cli(['stack', 'import', '--file', file, '--stack', environment]);
+      if (imported.code !== 0) throw toEngineFailure({ exit: imported, failedResources: [], errors: [] }, { aborted: false, hidePaths: [scratch.dir] });
     } finally {
-      rmSync(file, { force: true });
+      scratch.remove();
     }
   }
 

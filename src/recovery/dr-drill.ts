@@ -76,7 +76,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
       const latest = await versions.latest(environment);
       const rpo = latest ? flatten(latest.config, catalog.project)['database.rpoHours'] : undefined;
       plans.push({
-        environment, backup: await backups.newest(environment), rpoHours: typeof rpo === 'number' ? rpo : undefined,
+        environment, backup: await backups.newest(environment), rpoHours: hours(rpo),
         lastChange: last ? { id: last.id, at: Number(last.finished_at) } : undefined,
       });
     }
@@ -154,6 +154,12 @@ async function isolate(databaseUrl: string | undefined, dataDir: string): Promis
   } finally {
     await copy.close();
   }
+}
+
+/** A number of hours from configuration, where values may be numbers or their text. */
+function hours(value: unknown): number | undefined {
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+(\.\d+)?$/.test(value) ? Number(value) : undefined;
+  return n !== undefined && n > 0 ? n : undefined;
 }
 
 async function until<T>(probe: () => Promise<T | undefined>, deadline: number): Promise<T | undefined> {

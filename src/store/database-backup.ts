@@ -5,7 +5,7 @@
 // their command line, where any process list would show them.
 import Sqlite from 'better-sqlite3';
 import { spawn } from 'node:child_process';
-import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { DialectName } from './migrations.js';
@@ -53,6 +53,7 @@ export async function restoreDatabase(location: DatabaseLocation, file: string):
     await runPgTool('pg_restore', ['--no-owner', '--no-privileges', '--exit-on-error', '--single-transaction', file], location.databaseUrl, true);
     return { dialect: 'postgres' };
   }
+  mkdirSync(location.dataDir, { recursive: true, mode: 0o700 });
   const target = join(location.dataDir, SQLITE_FILE);
   if (existsSync(target) && sqliteTables(target).length) throw new DatabaseRestoreRefused(`${target} is not empty: restore into a data dir without a database`);
   let source: Sqlite.Database;
