@@ -150,7 +150,8 @@ export class OperationRunner {
       this.signals.notify(operation.id);
       return;
     }
-    await this.state.after(operation, log);
+    // A plan that failed changed nothing; every other end of a mutating kind is backed up.
+    if (phase !== 'plan') await this.state.after(operation, log);
     const cancelled = abort.signal.aborted || failure?.code === 'cancelled';
     const code: ErrorCode | null = failure ? (cancelled ? 'cancelled' : failure.code) : null;
     const result = restored ?? (outcome && kind.result(outcome, operation.spec));
