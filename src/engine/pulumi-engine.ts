@@ -11,6 +11,7 @@ import { runStackCommand } from './cli-run.js';
 import { toEngineFailure } from './engine-errors.js';
 import { endEngineProcesses, engineProcesses, OPERATION_ENV } from './engine-processes.js';
 import { ensureStackSalt, type SaltStore } from './stack-secrets.js';
+import { readCheckpoint } from './stack-checkpoint.js';
 import { readStackLocks } from './stack-locks.js';
 import { EngineFailure, type Engine, type EngineEvent, type EngineFlags, type EngineOutcome, type EngineRunRequest, type EngineWorkspaceSource, type PendingOperation, type RepairCommand, type StackLock } from './types.js';
 import { readProjectSettings, writeSalt, writtenConfig, Workspaces } from './workspace.js';
@@ -108,8 +109,8 @@ export class PulumiEngine implements Engine {
     return (state.deployment?.pending_operations ?? []).map((p) => ({ type: p.type, urn: p.resource.urn }));
   }
 
-  exportState(environment: string): Promise<string> {
-    return this.stackCommand(['stack', 'export', '--stack', environment]);
+  async exportState(environment: string): Promise<string> {
+    return readCheckpoint(this.options.backendUrl, this.project, environment) ?? this.stackCommand(['stack', 'export', '--stack', environment]);
   }
 
   async importState(environment: string, state: string): Promise<void> {

@@ -116,7 +116,7 @@ export interface Engine {
   pendingOperations(environment: string): Promise<PendingOperation[]>;
   /** The locks the state backend really holds on the stack; undefined when this backend's locks cannot be read. */
   locks(environment: string): Promise<StackLock[] | undefined>;
-  /** The stack's state as `pulumi stack export` prints it (secrets stay ciphertext). */
+  /** The stack's state as `pulumi stack export` prints it (secrets stay ciphertext); a file:// backend's is read without a CLI run. */
   exportState(environment: string): Promise<string>;
   /** Replaces the stack's state with `state`, an export of this stack (`pulumi stack import`). */
   importState(environment: string, state: string): Promise<void>;

@@ -64,7 +64,7 @@ export const recoveryRoutes: FastifyPluginAsyncTypebox<RecoveryServices> = async
   app.get('/v1/environments/:env/backups/:id', {
     schema: {
       security: ANY_CREDENTIAL, operationId: 'downloadBackup', tags,
-      summary: 'Download a backup: the exported state as `pulumi stack export` printed it (admin only; audited)',
+      summary: "Download a backup: the stack's exported state, in `pulumi stack export`'s format (admin only; audited)",
       description: 'Its secrets are the stack\'s ciphertext. A file that no longer matches its sha256 is refused (422 backup_checksum_mismatch).',
       params: Type.Object({ env: EnvironmentName, id: Type.String({ format: 'uuid' }) }),
       response: {
