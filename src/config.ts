@@ -111,6 +111,13 @@ const Settings = Type.Object({
   promotableKeys: Type.Array(Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_.:\\[\\]-]{0,199}$' }), { minItems: 1 }),
   /** Where an admin with a second factor may roll back without waiting for approval. */
   emergencyRollbackEnvironments: EnvironmentList,
+  /** Where state backups are kept (default: <dataDir>/backups). */
+  backupDir: Type.Optional(Type.String({ minLength: 1 })),
+  /** Backups kept per environment whatever their age; older ones go once past backupKeepDays too. */
+  backupKeepLast: Type.Integer({ minimum: 1, maximum: 100_000 }),
+  backupKeepDays: Type.Integer({ minimum: 0, maximum: 36_500 }),
+  /** A repair session unused this long expires, and the environment's queue goes on. */
+  repairIdleSeconds: Type.Integer({ minimum: 10, maximum: 86_400 }),
 }, { additionalProperties: false });
 
 export type Config = Readonly<Static<typeof Settings>>;
@@ -167,6 +174,10 @@ const VARIABLES = {
   metricsHost: ['STACKPILOT_METRICS_HOST', '127.0.0.1'],
   metricsPort: ['STACKPILOT_METRICS_PORT', '9464'],
   metricsToken: ['STACKPILOT_METRICS_TOKEN', undefined],
+  backupDir: ['STACKPILOT_BACKUP_DIR', undefined], // default: <dataDir>/backups
+  backupKeepLast: ['STACKPILOT_BACKUP_KEEP_LAST', '50'],
+  backupKeepDays: ['STACKPILOT_BACKUP_KEEP_DAYS', '30'],
+  repairIdleSeconds: ['STACKPILOT_REPAIR_IDLE_SECONDS', '900'],
 } as const satisfies Record<Key, readonly [string, string | undefined]>;
 
 /** Variables that carry secrets: each may be given as NAME_FILE, and is removed from process.env once read. */
@@ -180,7 +191,8 @@ export class ConfigError extends Error {
 }
 
 const INTEGER_KEYS = new Set(['port', 'oidcMaxTokenAgeSeconds', 'maxParallelOperations', 'leaseSeconds', 'pollMilliseconds', 'shutdownGraceSeconds',
-  'sessionLifetimeSeconds', 'sessionIdleSeconds', 'requiredApprovals', 'approvalTtlSeconds', 'requestTimeoutSeconds', 'headersTimeoutSeconds', 'maxStreamsPerPrincipal', 'streamRecheckSeconds', 'rateLimitPerMinute', 'rateLimitPerSourcePerMinute', 'lockoutMaxFailures', 'lockoutWindowSeconds', 'metricsPort']);
+  'sessionLifetimeSeconds', 'sessionIdleSeconds', 'requiredApprovals', 'approvalTtlSeconds', 'requestTimeoutSeconds', 'headersTimeoutSeconds', 'maxStreamsPerPrincipal', 'streamRecheckSeconds', 'rateLimitPerMinute', 'rateLimitPerSourcePerMinute', 'lockoutMaxFailures', 'lockoutWindowSeconds', 'metricsPort',
+  'backupKeepLast', 'backupKeepDays', 'repairIdleSeconds']);
 const BOOLEAN_KEYS = new Set(['engineDebugEvents']);
 /** Comma-separated lists (an empty variable is an empty list); those of whole numbers become numbers. */
 const LIST_KEYS = new Set(['webhookAllow', 'webhookRetrySeconds',
@@ -204,6 +216,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   raw.dataDir = dataDir;
   raw.projectDir = resolve(String(raw.projectDir));
   raw.stateBackendUrl ??= `file://${join(dataDir, 'state')}`;
+  raw.backupDir = resolve(String(raw.backupDir ?? join(dataDir, 'backups')));
   raw.cacheDir ??= join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'stackpilot');
 
   problems.push(...[...Value.Errors(Settings, { ...raw, secretsPassphrase: raw.secretsPassphrase ?? 'placeholder', secretsPassphraseFile: 'placeholder' })]

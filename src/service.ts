@@ -56,6 +56,15 @@ import { Promotions } from './releases/promotions.js';
 import { ReleasePolicy } from './releases/release-policy.js';
 import { Releases } from './releases/releases.js';
 import { Rollbacks } from './releases/rollbacks.js';
+import { StateSteps } from './operations/state-steps.js';
+import { RestoreRequests } from './recovery/restore-requests.js';
+import { Restores } from './recovery/restores.js';
+import { StateBackups } from './recovery/state-backups.js';
+import { BackupRepository } from './store/backup-repository.js';
+import { DriftChecks } from './recovery/drift-checks.js';
+import { DriftRepository } from './store/drift-repository.js';
+import { RepairSessions } from './recovery/repair-sessions.js';
+import { RepairRepository } from './store/repair-repository.js';
 
 /** Wakes event streams on every replica when a batch of an operation's events lands. */
 const EVENTS_CHANNEL = 'stackpilot_events';
@@ -79,6 +88,7 @@ export interface Service {
   releases: { versions: ConfigVersions; approvals: Approvals; releases: Releases; policy: ReleasePolicy };
   /** Webhooks, Slack ChatOps and metrics. */
   integrations: Integrations;
+  recovery: { backups: StateBackups; drift: DriftChecks };
   /** Stops taking work, drains running operations, closes the app and the database. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -145,17 +155,25 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   const owner = newOwnerId();
   const leaseMs = config.leaseSeconds * 1000;
   const listener = database.pool && config.databaseUrl ? new PgListener(config.databaseUrl, [OUTBOX_CHANNEL, EVENTS_CHANNEL], database.pool) : undefined;
+  const backups = new StateBackups(new BackupRepository(db), engine, catalog, governance, logger.child({ component: 'backups' }), {
+    dir: config.backupDir!, keepLast: config.backupKeepLast, keepDays: config.backupKeepDays,
+  });
+  const restores = new Restores(backups, engine, catalog, outbox);
+  let driftChecks: DriftChecks | undefined;
   const runner = new OperationRunner(operationRows, leases, eventLog, engine, catalog, signals, steps, {
     owner, leaseMs, debugEvents: config.engineDebugEvents, spoolDir: join(config.dataDir, 'spool'),
     announce: listener ? (id) => void listener.notify(EVENTS_CHANNEL, id).catch(() => undefined) : undefined,
-  });
+  }, new StateSteps(backups, restores, () => driftChecks!));
   const recovery = new Recovery(leases, operationRows, engine, governance, signals, logger.child({ component: 'recovery' }), {
     owner, leaseMs, cliGraceMs: leaseMs,
   });
   let approvals: Approvals | undefined;
   const queue = new OperationQueue(owner, leases, runner, recovery, signals, logger.child({ component: 'queue' }), {
     environments: catalog.names, maxParallel: config.maxParallelOperations, leaseMs, pollMs: config.pollMilliseconds,
-    housekeeping: () => approvals!.sweep(),
+    housekeeping: async () => {
+      await approvals!.sweep();
+      await driftChecks!.sweep();
+    },
   });
   approvals = new Approvals(operationRows, governance, policy, outbox, signals, () => queue.kick());
   const operations = new OperationService(governance, operationRows, eventLog, catalog, signals, versions, programs, {
@@ -164,6 +182,15 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   });
   const promotions = new Promotions(releases, versions, operations, catalog, governance, policy);
   const rollbacks = new Rollbacks(releases, versions, programs, operations, catalog, governance, policy, outbox);
+  const repairs = new RepairSessions(new RepairRepository(db), operationRows, backups, engine, catalog, governance, {
+    idleMs: config.repairIdleSeconds * 1000, kick: () => queue.kick(),
+    source: async (environment) => {
+      const latest = await versions.latest(environment);
+      return { ...programs.runnable(programs.current()), config: latest.config, ...(latest.encryptionSalt ? { encryptionSalt: latest.encryptionSalt } : {}) };
+    },
+  });
+  const restoreRequests = new RestoreRequests(backups, restores, catalog, governance, operations, versions, programs, repairs);
+  driftChecks = new DriftChecks(db, new DriftRepository(db), catalog, governance, operations, versions, programs, outbox);
 
   // What other replicas do reaches this one through the outbox: waiters wake, the queue looks for work.
   const feed = new OutboxFeed(outbox, logger.child({ component: 'outbox' }), config.pollMilliseconds);
@@ -184,7 +211,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     toolchain: async () => (await fileAccess(join(toolchain.bin, 'pulumi'), constants.X_OK), true),
     stateBackend: () => engine.reachable(),
   });
-  const environments = new EnvironmentStatusView(catalog, operationRows, engine, governance, releases);
+  const environments = new EnvironmentStatusView(catalog, operationRows, engine, governance, releases, driftChecks);
   const integrations = createIntegrations(config, {
     db, dialect, governance, audit, catalog, operations, environments, dispatcher, owner,
     releases: {
@@ -197,6 +224,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   const app = await buildApp({
     environments, integrations, releases: { versions, releases, approvals, promotions, rollbacks },
     operations, access, authenticator, audit, readiness,
+    recovery: { backups, restores: restoreRequests, drift: driftChecks, repairs },
     rateLimit: { max: config.rateLimitPerMinute, maxPerSource: config.rateLimitPerSourcePerMinute, windowSeconds: 60, store: dialect === 'postgres' ? databaseRateLimitStore(db) : undefined },
   }, logger, {
     tls: config.tlsCert && config.tlsKey ? { cert: config.tlsCert, key: config.tlsKey } : undefined,
@@ -229,6 +257,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   return {
     app, access, audit, engine, database, queue, operations, dispatcher, integrations, stop,
     releases: { versions, approvals, releases, policy },
+    recovery: { backups, drift: driftChecks },
     repositories: { operations: operationRows, leases, eventLog, outbox },
   };
 }

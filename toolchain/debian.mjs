@@ -12,6 +12,11 @@ export const REAL_NODE_PACKAGES = {
   openssl: '/usr/bin/openssl',
 };
 
+/** What `npm run backup` and `npm run restore` need for a PostgreSQL database: pg_dump and pg_restore. */
+export const DATABASE_BACKUP_PACKAGES = {
+  'postgresql-client': '/usr/bin/pg_dump',
+};
+
 /**
  * Installs the packages whose marker file is missing; throws, with the command to run, when
  * that needs root. `packages` maps a package name to a file it installs.

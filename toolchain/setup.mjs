@@ -8,7 +8,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ensureDebianPackages, REAL_NODE_PACKAGES } from './debian.mjs';
+import { DATABASE_BACKUP_PACKAGES, ensureDebianPackages, REAL_NODE_PACKAGES } from './debian.mjs';
 import { download } from './go.mjs';
 import { installNode, nodeEnv, nodeRuntime } from './node.mjs';
 import { cacheRoot, groupKey, groups, readVersions, toolchainDir, toolchainPaths } from './versions.mjs';
@@ -190,6 +190,11 @@ async function main() {
     ensureDebianPackages(REAL_NODE_PACKAGES, log);
   } catch (error) {
     throw new SetupError(`the local cluster's real node needs Debian's container runtime: ${error.message}`);
+  }
+  try {
+    ensureDebianPackages(DATABASE_BACKUP_PACKAGES, log);
+  } catch (error) {
+    throw new SetupError(`backups of a PostgreSQL database need Debian's postgresql-client: ${error.message}`);
   }
   const external = externalCli();
   const built = [];

@@ -2,14 +2,18 @@
 // stack configuration it was given, written for that run alone) and its own CLI process,
 // started with an environment built for that spawn; the Automation API's PulumiCommand checks
 // the CLI's version, and its event types describe the stream.
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PulumiCommand, type EngineEvent as PulumiEvent } from '@pulumi/pulumi/automation/index.js';
 import { runCli } from './cli.js';
 import { runStackCommand } from './cli-run.js';
 import { toEngineFailure } from './engine-errors.js';
 import { endEngineProcesses, engineProcesses, OPERATION_ENV } from './engine-processes.js';
 import { ensureStackSalt, type SaltStore } from './stack-secrets.js';
+import { readCheckpoint } from './stack-checkpoint.js';
 import { readStackLocks } from './stack-locks.js';
-import { EngineFailure, type Engine, type EngineEvent, type EngineFlags, type EngineOutcome, type EngineRunRequest, type PendingOperation, type StackLock } from './types.js';
+import { EngineFailure, type Engine, type EngineEvent, type EngineFlags, type EngineOutcome, type EngineRunRequest, type EngineWorkspaceSource, type PendingOperation, type RepairCommand, type StackLock } from './types.js';
 import { readProjectSettings, writeSalt, writtenConfig, Workspaces } from './workspace.js';
 
 export interface PulumiEngineOptions {
@@ -92,10 +96,10 @@ export class PulumiEngine implements Engine {
       // Saved plans are behind the CLI's experimental switch; it is set for these runs alone,
       // since with it every `up` would also make and enforce a plan of its own.
       const experimental: Record<string, string> = request.flags.savePlan || request.flags.plan ? { PULUMI_EXPERIMENTAL: 'true' } : {};
-      // A preview-only destroy or refresh asks for no confirmation, and the CLI refuses one with it.
-      if (request.flags.previewOnly) experimental.PULUMI_SKIP_CONFIRMATIONS = 'false';
+      // Skipping confirmations is --yes to the CLI, which refuses it with --preview-only.
+      const confirmations: Record<string, string> = request.flags.previewOnly ? { PULUMI_SKIP_CONFIRMATIONS: 'false' } : {};
       const run = await runStackCommand(this.binary, {
-        args, cwd: workspace.dir, env: { ...this.spawnEnv(request.operationId), ...experimental }, signal: request.signal, onStdout: request.onOutput, onSpawn: request.onSpawn,
+        args, cwd: workspace.dir, env: { ...this.spawnEnv(request.operationId), ...experimental, ...confirmations }, signal: request.signal, onStdout: request.onOutput, onSpawn: request.onSpawn,
       }, (event) => request.onEvent(toEngineEvent(event)));
       if (run.exit.code !== 0) throw toEngineFailure(run, { aborted: request.signal.aborted, hidePaths: [workspace.dir] });
       return { summary: run.summary, outputs: run.outputs && (redactState(run.outputs) as Record<string, unknown>) };
@@ -109,8 +113,27 @@ export class PulumiEngine implements Engine {
     return (state.deployment?.pending_operations ?? []).map((p) => ({ type: p.type, urn: p.resource.urn }));
   }
 
-  exportState(environment: string): Promise<string> {
-    return this.stackCommand(['stack', 'export', '--stack', environment]);
+  async exportState(environment: string): Promise<string> {
+    return readCheckpoint(this.options.backendUrl, this.project, environment) ?? this.stackCommand(['stack', 'export', '--stack', environment]);
+  }
+
+  async importState(environment: string, state: string): Promise<void> {
+    const salt = await this.options.salts.get(environment);
+    const scratch = this.workspaces.bare(`import-${randomUUID()}`, this.options.projectDir);
+    // The state reaches the CLI as a file only this service can read, removed with its workspace.
+    const file = join(scratch.dir, 'state.json');
+    writeFileSync(file, state, { mode: 0o600 });
+    try {
+      const cli = (args: string[]) => runCli(this.binary, { args: [...args, '--non-interactive'], cwd: scratch.dir, env: this.spawnEnv() });
+      // An empty state backend (a disaster recovery) has no stack yet: it is made with the stack's own salt.
+      if (salt) writeSalt(scratch.dir, this.options.projectDir, environment, salt);
+      const init = await cli(['stack', 'init', environment]);
+      if (init.code !== 0 && !/already exists/.test(init.stderr)) throw toEngineFailure({ exit: init, failedResources: [], errors: [] }, { aborted: false, hidePaths: [scratch.dir] });
+      const imported = await cli(['stack', 'import', '--file', file, '--stack', environment]);
+      if (imported.code !== 0) throw toEngineFailure({ exit: imported, failedResources: [], errors: [] }, { aborted: false, hidePaths: [scratch.dir] });
+    } finally {
+      scratch.remove();
+    }
   }
 
   async encryptSecrets(environment: string, values: readonly string[], salt?: string): Promise<string[]> {
@@ -135,6 +158,21 @@ export class PulumiEngine implements Engine {
       return encrypted;
     } finally {
       scratch.remove();
+    }
+  }
+
+  async repair(environment: string, command: RepairCommand, source: EngineWorkspaceSource): Promise<string> {
+    const salt = source.encryptionSalt ?? (await this.options.salts.get(environment));
+    if (!salt) throw new EngineFailure('engine_failed', `stack ${environment} has not been initialised`);
+    const args = [...repairArgs(command), '--stack', environment, '--color', 'never', '--non-interactive'];
+    // A refresh loads the project (its program must be there) and the stack's configuration.
+    const workspace = this.workspaces.create(`repair-${randomUUID()}`, environment, source.programDir, source.config, salt, source.modulesDir);
+    try {
+      const exit = await runCli(this.binary, { args, cwd: workspace.dir, env: this.spawnEnv() });
+      if (exit.code !== 0) throw toEngineFailure({ exit, failedResources: [], errors: [] }, { aborted: false, hidePaths: [workspace.dir] });
+      return exit.stdout;
+    } finally {
+      workspace.remove();
     }
   }
 
@@ -174,6 +212,20 @@ export class PulumiEngine implements Engine {
     } finally {
       scratch.remove();
     }
+  }
+}
+
+function repairArgs(command: RepairCommand): string[] {
+  switch (command.step) {
+    case 'refresh': {
+      const pending = command.pendingCreates;
+      const flags = pending === 'clear' ? ['--clear-pending-creates'] : pending === 'skip' ? ['--skip-pending-creates']
+        : pending ? ['--import-pending-creates', pending.import.urn, pending.import.id] : [];
+      return ['refresh', '--yes', '--skip-preview', ...flags];
+    }
+    case 'state-delete': return ['state', 'delete', command.urn, '--yes'];
+    case 'state-unprotect': return ['state', 'unprotect', command.urn, '--yes'];
+    case 'state-repair': return ['state', 'repair', '--yes'];
   }
 }
 

@@ -100,6 +100,13 @@ export interface EngineProcess {
   command: string;
 }
 
+/** A repair of a stack's state, each one CLI command (see Engine.repair). */
+export type RepairCommand =
+  | { step: 'refresh'; pendingCreates?: 'clear' | 'skip' | { import: { urn: string; id: string } } }
+  | { step: 'state-delete'; urn: string }
+  | { step: 'state-unprotect'; urn: string }
+  | { step: 'state-repair' };
+
 export interface Engine {
   readonly version: string;
   /** Makes sure each environment's stack exists with its secrets provider. Never changes resources. */
@@ -109,13 +116,21 @@ export interface Engine {
   pendingOperations(environment: string): Promise<PendingOperation[]>;
   /** The locks the state backend really holds on the stack; undefined when this backend's locks cannot be read. */
   locks(environment: string): Promise<StackLock[] | undefined>;
-  /** The stack's state as `pulumi stack export` prints it (secrets stay ciphertext). */
+  /** The stack's state as `pulumi stack export` prints it (secrets stay ciphertext); a file:// backend's is read without a CLI run. */
   exportState(environment: string): Promise<string>;
+  /** Replaces the stack's state with `state`, an export of this stack (`pulumi stack import`). */
+  importState(environment: string, state: string): Promise<void>;
   /**
    * Encrypts values with the stack's secrets provider (under `salt`, or the stack's own), as
    * `pulumi config set --secret` would; the values reach the CLI on its stdin only.
    */
   encryptSecrets(environment: string, values: readonly string[], salt?: string): Promise<string[]>;
+  /**
+   * Runs one repair of the stack's state (refresh, with what to do about pending creates;
+   * state delete, unprotect, repair); returns the CLI's output. No program runs, but a refresh
+   * reads the project and its configuration from `source`.
+   */
+  repair(environment: string, command: RepairCommand, source: EngineWorkspaceSource): Promise<string>;
   /** Removes the stack's lock (DIY backends: its lock files). */
   clearLock(environment: string): Promise<void>;
   /** The processes of an operation's engine still alive on this host. */

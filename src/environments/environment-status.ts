@@ -9,6 +9,7 @@ import type { Operation } from '../operations/operation.js';
 import type { Releases } from '../releases/releases.js';
 import type { OperationRepository } from '../store/operation-repository.js';
 import type { Release } from '../store/release-repository.js';
+import type { DriftState } from '../store/drift-repository.js';
 import type { EnvironmentCatalog } from './environment-catalog.js';
 
 export interface EnvironmentStatus {
@@ -27,6 +28,8 @@ export interface EnvironmentStatus {
   currentRelease: Release | null;
   /** The operation whose saved plan waits for approval (it holds the stack against other changes). */
   awaitingApproval: string | null;
+  /** The last drift check's result; null before the first. */
+  drift: DriftState | null;
 }
 
 export class EnvironmentStatusView {
@@ -36,6 +39,7 @@ export class EnvironmentStatusView {
     private readonly engine: Engine,
     private readonly governance: Governance,
     private readonly releases: Releases,
+    private readonly drift: { state(environment: string): Promise<DriftState | null> },
   ) {}
 
   /** Every environment the actor may read. */
@@ -49,10 +53,11 @@ export class EnvironmentStatusView {
   }
 
   private async status(name: string): Promise<EnvironmentStatus> {
-    const [last, holder, queued, withOutputs, withCount, locks, currentRelease, awaiting] = await Promise.all([
+    const [last, holder, queued, withOutputs, withCount, locks, currentRelease, awaiting, drift] = await Promise.all([
       this.operations.latest(name), this.operations.holder(name), this.operations.queuedCount(name),
       this.operations.latestWith(name, 'outputs'), this.operations.latestWith(name, 'resource_count'),
       this.engine.locks(name).catch(() => undefined), this.releases.current(name), this.operations.awaitingApproval(name),
+      this.drift.state(name),
     ]);
     return {
       name,
@@ -67,6 +72,7 @@ export class EnvironmentStatusView {
       outputs: withOutputs?.outputs ?? null,
       currentRelease: currentRelease ?? null,
       awaitingApproval: awaiting?.id ?? null,
+      drift,
     };
   }
 }

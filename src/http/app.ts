@@ -20,8 +20,9 @@ import { environmentRoutes } from '../routes/environments.js';
 import { healthRoutes } from '../routes/health.js';
 import { keyRoutes } from '../routes/keys.js';
 import { operationRoutes } from '../routes/operations.js';
-import { ANY_CREDENTIAL, ApiKey, ConfigChange, ConfigVersion, Environment, Grant, Operation, PlanView, Problem, Release } from '../routes/schemas.js';
+import { ANY_CREDENTIAL, ApiKey, ConfigChange, ConfigVersion, Drift, Environment, Grant, Operation, PlanView, Problem, Release } from '../routes/schemas.js';
 import { releaseRoutes, type ReleaseServices } from '../routes/releases.js';
+import { recoveryRoutes, StateBackup, type RecoveryServices } from '../routes/recovery.js';
 import { sessionRoutes } from '../routes/sessions.js';
 import { chatopsRoutes } from '../routes/chatops.js';
 import { webhookRoutes, webhookSchemas } from '../routes/webhooks.js';
@@ -42,6 +43,7 @@ export interface AppServices {
   releases: ReleaseServices;
   /** Webhooks, Slack and metrics (issue 12); absent when only the spec is generated. */
   integrations?: Integrations;
+  recovery: RecoveryServices;
 }
 
 export interface AppOptions {
@@ -93,6 +95,7 @@ export async function buildApp(services: AppServices, logger: Logger, options: A
         { name: 'environments', description: 'Environments (Pulumi stacks) and their status' },
         { name: 'operations', description: 'Preview, update, refresh and destroy runs' },
         { name: 'releases', description: 'Configuration versions, releases, approvals, promotion and rollback' },
+        { name: 'recovery', description: 'State backups and restores' },
         { name: 'access', description: 'API keys, second factors, sessions and the audit trail' },
         { name: 'integrations', description: 'Webhooks and Slack ChatOps' },
         { name: 'health', description: 'Liveness and readiness' },
@@ -117,10 +120,12 @@ export async function buildApp(services: AppServices, logger: Logger, options: A
   app.addSchema(Release);
   app.addSchema(ConfigVersion);
   app.addSchema(Operation);
+  app.addSchema(Drift);
   app.addSchema(Environment);
   app.addSchema(Grant);
   app.addSchema(ApiKey);
   for (const schema of webhookSchemas) app.addSchema(schema);
+  app.addSchema(StateBackup);
   registerErrorHandling(app);
   const integrations = services.integrations;
   if (integrations) registerHttpMetrics(app, integrations.metrics);
@@ -132,6 +137,7 @@ export async function buildApp(services: AppServices, logger: Logger, options: A
   await app.register(environmentRoutes, { environments: services.environments });
   await app.register(operationRoutes, { operations: services.operations });
   await app.register(releaseRoutes, services.releases);
+  await app.register(recoveryRoutes, services.recovery);
   await app.register(keyRoutes, { access: services.access });
   await app.register(sessionRoutes, { access: services.access });
   await app.register(auditRoutes, { access: services.access });

@@ -16,15 +16,21 @@ export interface OperationKind {
   permission: Permission;
   /** Needs a session opened with a one-time code. */
   secondFactor: boolean;
-  /** Changes the stack's resources or state. */
+  /** Changes the stack's resources or state: its state is backed up after it ends. */
   mutates: boolean;
+  /** On a protected environment, plans first and waits for approval of the plan. */
+  needsApproval: boolean;
+  /** Imports a backup's state (spec.restore) before its engine run, after backing up the current one. */
+  importsBackup?: boolean;
+  /** Its result is the environment's drift: the resources its run would change. */
+  detectsDrift?: boolean;
   command: EngineCommand;
   flags(spec: OperationSpec, context: { stack: string; project: string }): EngineFlags;
   result(outcome: EngineOutcome, spec: OperationSpec): KindResult;
 }
 
 const targeted = (spec: OperationSpec, context: { stack: string; project: string }): EngineFlags =>
-  ({ targets: scopeTargets(spec.scope, context.stack, context.project) });
+  ({ targets: scopeTargets(spec.scope, context.stack, context.project), ...(spec.refresh ? { refresh: true } : {}) });
 
 /** Resources left after a change: everything but what it deleted. */
 export function countAfter(summary: Record<string, number>): number {
@@ -33,22 +39,36 @@ export function countAfter(summary: Record<string, number>): number {
 
 export const OPERATION_KINDS: Readonly<Record<OperationType, OperationKind>> = {
   preview: {
-    permission: 'operate', secondFactor: false, mutates: false, command: 'preview', flags: targeted,
+    permission: 'operate', secondFactor: false, mutates: false, needsApproval: false, command: 'preview', flags: targeted,
     // A preview changes nothing, so it tells nothing new about the stack.
     result: () => ({ outputs: null, resourceCount: null }),
   },
   update: {
-    permission: 'operate', secondFactor: false, mutates: true, command: 'up', flags: targeted,
+    permission: 'operate', secondFactor: false, mutates: true, needsApproval: true, command: 'up', flags: targeted,
     result: ({ summary, outputs }) => ({ outputs: outputs ?? {}, resourceCount: countAfter(summary) }),
   },
   refresh: {
-    permission: 'operate', secondFactor: false, mutates: true, command: 'refresh', flags: targeted,
+    permission: 'operate', secondFactor: false, mutates: true, needsApproval: false, command: 'refresh', flags: targeted,
     result: ({ summary }) => ({ outputs: null, resourceCount: countAfter(summary) }),
   },
   destroy: {
-    permission: 'destroy', secondFactor: true, mutates: true, command: 'destroy', flags: targeted,
+    permission: 'destroy', secondFactor: true, mutates: true, needsApproval: true, command: 'destroy', flags: targeted,
     // Destroying everything leaves no outputs; a scoped destroy leaves the rest of the stack.
     result: ({ summary }, spec) => (spec.scope === 'all' ? { outputs: {}, resourceCount: 0 } : { outputs: null, resourceCount: countAfter(summary) }),
+  },
+  restore: {
+    permission: 'admin', secondFactor: true, mutates: true, needsApproval: true, importsBackup: true, command: 'refresh',
+    // After the import, a refresh preview: what it would change is how the restored state
+    // differs from what really runs. It changes nothing itself.
+    flags: () => ({ previewOnly: true }),
+    // The restored state's outputs and resources come from the backup, not from this run.
+    result: () => ({ outputs: null, resourceCount: null }),
+  },
+  drift_check: {
+    // A refresh preview reads every resource and changes nothing: what it would change is the drift.
+    permission: 'operate', secondFactor: false, mutates: false, needsApproval: false, detectsDrift: true, command: 'refresh',
+    flags: () => ({ previewOnly: true }),
+    result: () => ({ outputs: null, resourceCount: null }),
   },
 };
 

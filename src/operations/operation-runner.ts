@@ -15,10 +15,12 @@ import type { LeaseRepository } from '../store/lease-repository.js';
 import type { OperationRepository, Transition } from '../store/operation-repository.js';
 import { ConflictError } from '../errors.js';
 import { EventRecorder } from './event-recorder.js';
-import { kindOf } from './operation-kinds.js';
+import { kindOf, type KindResult } from './operation-kinds.js';
 import type { OperationSignals } from './operation-signals.js';
 import { APPROVAL_EVENT, type ErrorCode, type Operation, type PlanView } from './operation.js';
 import { plannedChange, type ReleaseSteps } from './release-steps.js';
+import type { StateSteps } from './state-steps.js';
+import { driftedChange } from '../recovery/drift-events.js';
 import { RunRefusal } from '../releases/program-snapshots.js';
 
 export interface RunnerOptions {
@@ -42,6 +44,7 @@ export class OperationRunner {
     private readonly signals: OperationSignals,
     private readonly steps: ReleaseSteps,
     private readonly options: RunnerOptions,
+    private readonly state: StateSteps,
   ) {}
 
   /** Runs the operation to its end. `stop` aborts it from outside (shutdown). */
@@ -89,7 +92,8 @@ export class OperationRunner {
     let outcome: EngineOutcome | undefined;
     let failure: EngineFailure | RunRefusal | undefined;
     let stateDigest = '';
-    const changes: PlanView['changes'] = [];
+    let changes: PlanView['changes'] = [];
+    let restored: KindResult | undefined;
     try {
       await this.operations.recordEngine(operation.id, owner, {
         pulumiVersion: this.engine.version, host: hostname(), pid: process.pid,
@@ -98,6 +102,7 @@ export class OperationRunner {
       const source = await this.steps.source(operation);
       if (phase === 'apply') await this.steps.checkFresh(operation);
       if (phase === 'plan') stateDigest = await this.steps.stateDigest(operation.environment);
+      else restored = await this.state.before(operation);
       const base = kind.flags(operation.spec, { stack: operation.environment, project: this.catalog.project });
       outcome = await this.engine.run({
         environment: operation.environment,
@@ -109,12 +114,13 @@ export class OperationRunner {
         signal: abort.signal,
         onSpawn: (pid) => void this.operations.recordCliPid(operation.id, owner, pid).catch((error: unknown) => log.warn({ err: error }, 'could not record the CLI pid')),
         onEvent: (event) => {
-          const change = phase === 'plan' ? plannedChange(event) : undefined;
+          const change = kind.detectsDrift ? driftedChange(event) : plannedChange(event);
           if (change) changes.push(change);
           recorder.event(event);
         },
         onOutput: (text) => recorder.text(text),
       });
+      if (phase === 'plan') changes = await this.state.planChanges(operation, changes);
     } catch (error) {
       if (error instanceof RunRefusal) failure = error;
       else failure = error instanceof EngineFailure ? error : new EngineFailure('engine_failed', 'the operation failed before the engine could report why');
@@ -144,9 +150,11 @@ export class OperationRunner {
       this.signals.notify(operation.id);
       return;
     }
+    // A plan that failed changed nothing; every other end of a mutating kind is backed up.
+    if (phase !== 'plan') await this.state.after(operation, log);
     const cancelled = abort.signal.aborted || failure?.code === 'cancelled';
     const code: ErrorCode | null = failure ? (cancelled ? 'cancelled' : failure.code) : null;
-    const result = outcome && kind.result(outcome, operation.spec);
+    const result = restored ?? (outcome && kind.result(outcome, operation.spec));
     const ended = await this.finish(operation.id, {
       from: 'running', to: !failure ? 'succeeded' : cancelled ? 'cancelled' : 'failed', owner,
       set: {
@@ -156,7 +164,10 @@ export class OperationRunner {
         error: failure ? (cancelled ? 'the operation was cancelled' : failure.message) : null,
         error_code: code,
       },
-      also: failure ? undefined : (tx, succeeded) => this.steps.succeeded(tx, succeeded),
+      also: async (tx, ended) => {
+        if (!failure) await this.steps.succeeded(tx, ended);
+        await this.state.ended(tx, ended, changes);
+      },
     }, log);
     log.info({ status: ended?.status, errorCode: code }, 'operation finished');
     this.signals.notify(operation.id);

@@ -3,8 +3,11 @@
 // only transitions between them (enforced by the store's one transition function), change
 // summaries, the error codes a failure is reported with, and the event that ends its stream.
 
-export const OPERATION_TYPES = ['preview', 'update', 'refresh', 'destroy'] as const;
+export const OPERATION_TYPES = ['preview', 'update', 'refresh', 'destroy', 'restore', 'drift_check'] as const;
 export type OperationType = (typeof OPERATION_TYPES)[number];
+
+/** The types a caller queues directly (POST .../operations); the others have routes of their own. */
+export const DIRECT_OPERATION_TYPES = ['preview', 'update', 'refresh', 'destroy'] as const satisfies readonly OperationType[];
 
 /** Which layer of the program an operation touches. */
 export const SCOPES = ['all', 'infrastructure', 'workloads'] as const;
@@ -44,6 +47,7 @@ export const HOLDING_STATUSES: readonly OperationStatus[] = ['running', 'recover
 export const ERROR_CODES = [
   'locked', 'cancelled', 'plugin_missing', 'program_failed', 'resource_failed', 'engine_failed', 'engine_killed', 'interrupted',
   'plan_stale', 'plan_violated', 'rejected', 'approval_expired', 'dependencies_changed', 'program_missing',
+  'backup_mismatch', 'backup_checksum_mismatch',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -59,6 +63,12 @@ export interface OperationSpec {
   rollback?: { to: string; from: string | null; emergency: boolean };
   /** A promotion: the environment and release it came from. */
   promotion?: { from: string; release: string };
+  /** A restore: the backup whose state it imports. */
+  restore?: { backup: string };
+  /** Refresh the state before the update (--refresh). */
+  refresh?: boolean;
+  /** A remediation: the drift check whose drift it corrects. */
+  remediates?: string;
 }
 
 /** A saved plan, as an operation awaiting approval shows it. */

@@ -14,6 +14,7 @@ import type { Releases } from '../releases/releases.js';
 import type { OperationRepository } from '../store/operation-repository.js';
 import type { OutboxRepository } from '../store/outbox-repository.js';
 import type { Database } from '../store/schema.js';
+import { kindOf } from './operation-kinds.js';
 import type { ChangeSummary, Operation, PlanView } from './operation.js';
 
 export interface ReleaseParts {
@@ -35,7 +36,7 @@ export class ReleaseSteps {
   }
 
   phaseOf(operation: Operation): Phase {
-    const needsApproval = (operation.type === 'update' || operation.type === 'destroy')
+    const needsApproval = kindOf(operation.type).needsApproval
       && this.parts.policy.isProtected(operation.environment) && !operation.spec.rollback?.emergency;
     if (!needsApproval) return 'direct';
     return operation.plan ? 'apply' : 'plan';

@@ -12,7 +12,7 @@ import { ConflictError } from '../errors.js';
 const LOCK_FILE = 'package-lock.json';
 
 export class RunRefusal extends Error {
-  constructor(readonly code: 'dependencies_changed' | 'program_missing' | 'plan_stale', message: string) {
+  constructor(readonly code: 'dependencies_changed' | 'program_missing' | 'plan_stale' | 'backup_mismatch' | 'backup_checksum_mismatch', message: string) {
     super(message);
   }
 }

@@ -3,7 +3,7 @@
 import { Type, type Static } from 'typebox';
 import { ROLES } from '../auth/roles.js';
 import { ENVIRONMENT_NAME_PATTERN } from '../environments/environment-name.js';
-import { ERROR_CODES, OPERATION_TYPES, SCOPES, STATUSES } from '../operations/operation.js';
+import { DIRECT_OPERATION_TYPES, ERROR_CODES, OPERATION_TYPES, SCOPES, STATUSES } from '../operations/operation.js';
 import { CONFIG_PATH_PATTERN, MAX_PATH_LENGTH } from '../releases/config-path.js';
 
 export const Problem = Type.Object({
@@ -56,6 +56,9 @@ export const Operation = Type.Object({
       emergency: Type.Boolean({ description: 'Run without approval by an admin with a second factor' }),
     }, { additionalProperties: false })),
     promotion: Type.Optional(Type.Object({ from: EnvironmentName, release: Type.String() }, { additionalProperties: false })),
+    restore: Type.Optional(Type.Object({ backup: Type.String({ description: 'The backup whose state it imports' }) }, { additionalProperties: false })),
+    refresh: Type.Optional(Type.Boolean({ description: 'The state is refreshed before the update (--refresh)' })),
+    remediates: Type.Optional(Type.String({ description: 'The drift check whose drift this update corrects' })),
   }, { additionalProperties: false, description: 'What the operation was asked to do beyond its type' }),
   message: Type.Union([Type.String(), Type.Null()]),
   status: Type.Enum(STATUSES, {
@@ -131,7 +134,7 @@ export const PageQuery = Type.Object({
 }, { additionalProperties: false });
 
 export const OperationRequest = Type.Object({
-  type: Type.Enum(OPERATION_TYPES, { description: 'preview, update, refresh or destroy' }),
+  type: Type.Enum(DIRECT_OPERATION_TYPES, { description: 'preview, update, refresh or destroy' }),
   scope: Type.Optional(Type.Enum(SCOPES, { description: 'all (default), infrastructure or workloads' })),
   message: Type.Optional(PrintableText(500, 'Recorded with the update in the stack history; one line of printable text')),
   debug: Type.Optional(Type.Boolean({ description: "Keep the engine's debug diagnostics in this operation's events (left out by default)" })),
@@ -167,7 +170,17 @@ export const Environment = Type.Object({
   outputs: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()], { description: 'Stack outputs; secrets are "[secret]"' }),
   currentRelease: Type.Union([Type.Ref('Release'), Type.Null()]),
   awaitingApproval: Type.Union([OperationId, Type.Null()], { description: 'The operation whose saved plan waits for approval' }),
+  drift: Type.Union([Type.Ref('Drift'), Type.Null()], { description: 'The last drift check: null before the first' }),
 }, { $id: 'Environment', additionalProperties: false });
+
+export const Drift = Type.Object({
+  checkedAt: Type.String({ format: 'date-time' }),
+  status: Type.Enum(['in_sync', 'drifted', 'failed'] as const),
+  operationId: OperationId,
+  resources: Type.Array(Type.Object({
+    urn: Type.String(), type: Type.String(), change: Type.String({ description: 'What a refresh would do to the state: update, delete...' }),
+  }, { additionalProperties: false }), { description: 'The resources that drifted' }),
+}, { $id: 'Drift', additionalProperties: false, description: 'What the last drift check (a refresh preview) found' });
 
 const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid input; `field` names it', 401: 'No valid credential', 403: 'Not allowed', 404: 'Not found',

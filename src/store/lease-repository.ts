@@ -33,6 +33,8 @@ export class LeaseRepository {
       .where('status', '=', 'queued')
       .where('environment', 'in', environments)
       .where('environment', 'not in', (eb) => eb.selectFrom('operations').select('environment').where('status', 'in', [...HOLDING_STATUSES]))
+      // A repair session holds its environment's queue until it closes or idles out.
+      .where('environment', 'not in', (eb) => eb.selectFrom('repair_sessions').select('environment').where('closed_at', 'is', null).where('idle_until', '>', now))
       // An operation waiting for approval holds its stack against mutations from plan to
       // apply; read-only operations (previews) go ahead.
       .where((eb) => eb.or([

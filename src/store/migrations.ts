@@ -323,5 +323,57 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
           .execute();
       },
     },
+    '0007_recovery': {
+      async up(db: Kysely<any>) {
+        // Exports of a stack's state, kept as files named by their sha256 under the backup
+        // location; a row says whose state it is, what took it, and what the file must hash to.
+        await db.schema.createTable('state_backups')
+          .addColumn('seq', serial, serialKey)
+          .addColumn('id', 'text', (c) => c.notNull().unique())
+          .addColumn('environment', 'text', (c) => c.notNull())
+          .addColumn('operation_id', 'text')
+          .addColumn('reason', 'text', (c) => c.notNull())
+          .addColumn('sha256', 'text', (c) => c.notNull())
+          .addColumn('size', 'integer', (c) => c.notNull())
+          .addColumn('resource_count', 'integer', (c) => c.notNull())
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('state_backups_by_environment').on('state_backups').columns(['environment', 'seq']).execute();
+        await db.schema.createIndex('state_backups_by_sha256').on('state_backups').column('sha256').execute();
+        // Each environment's last drift check: when, what it found, and the resources that drifted.
+        await db.schema.createTable('drift_states')
+          .addColumn('environment', 'text', (c) => c.primaryKey())
+          .addColumn('operation_id', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('resources', 'text', (c) => c.notNull())
+          .addColumn('checked_at', bigint, (c) => c.notNull())
+          .execute();
+        // When drift checks are due; a replica claims a due check by moving next_due_at on with a
+        // conditional update, so with several replicas each check is queued once.
+        await db.schema.createTable('drift_schedules')
+          .addColumn('environment', 'text', (c) => c.primaryKey())
+          .addColumn('cron', 'text', (c) => c.notNull())
+          .addColumn('remediate', 'integer', (c) => c.notNull())
+          .addColumn('next_due_at', bigint, (c) => c.notNull())
+          .addColumn('updated_by', 'text', (c) => c.notNull())
+          .addColumn('updated_at', bigint, (c) => c.notNull())
+          .execute();
+        // Repair sessions: while one is open (and not idle past idle_until), the environment's
+        // queue holds its operations. At most one open per environment, as a unique index says.
+        await db.schema.createTable('repair_sessions')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('environment', 'text', (c) => c.notNull())
+          .addColumn('opened_by', 'text', (c) => c.notNull())
+          .addColumn('reason', 'text', (c) => c.notNull())
+          .addColumn('backup_id', 'text')
+          .addColumn('opened_at', bigint, (c) => c.notNull())
+          .addColumn('idle_until', bigint, (c) => c.notNull())
+          .addColumn('closed_at', bigint)
+          .addColumn('closed_by', 'text')
+          .execute();
+        await db.schema.createIndex('repair_sessions_one_open').unique().on('repair_sessions').column('environment')
+          .where(sql.ref('closed_at'), 'is', null).execute();
+      },
+    },
   };
 }

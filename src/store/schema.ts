@@ -235,6 +235,50 @@ export interface SlackRepliesTable {
   created_at: number;
 }
 
+export interface StateBackupsTable {
+  seq: Generated<number>;
+  id: string;
+  environment: string;
+  /** The operation after which (or, for a restore, before which) it was taken. */
+  operation_id: string | null;
+  reason: string;
+  sha256: string;
+  size: number;
+  resource_count: number;
+  created_at: number;
+}
+
+export interface DriftStatesTable {
+  environment: string;
+  operation_id: string;
+  status: string;
+  /** JSON: [{urn, type, change}] */
+  resources: string;
+  checked_at: number;
+}
+
+export interface DriftSchedulesTable {
+  environment: string;
+  cron: string;
+  remediate: number;
+  next_due_at: number;
+  updated_by: string;
+  updated_at: number;
+}
+
+export interface RepairSessionsTable {
+  id: string;
+  environment: string;
+  opened_by: string;
+  reason: string;
+  backup_id: string | null;
+  opened_at: number;
+  /** Closed by expiry once unused past this. */
+  idle_until: number;
+  closed_at: number | null;
+  closed_by: string | null;
+}
+
 export interface Database {
   operations: OperationsTable;
   operation_events: OperationEventsTable;
@@ -257,4 +301,8 @@ export interface Database {
   slack_users: SlackUsersTable;
   slack_seen_requests: SlackSeenRequestsTable;
   slack_replies: SlackRepliesTable;
+  state_backups: StateBackupsTable;
+  drift_states: DriftStatesTable;
+  drift_schedules: DriftSchedulesTable;
+  repair_sessions: RepairSessionsTable;
 }

@@ -1,6 +1,6 @@
 // Canary secrets must never appear in clear text in any sink: API responses, event streams,
 // logs, plain-text output, error messages, webhook deliveries, database rows (every table) or
-// files in the data dir (plans, program snapshots, workspaces). The canaries: one set in a stack
+// files in the data dir (plans, program snapshots, workspaces, state backups). The canaries: one set in a stack
 // file with the CLI, one set through PATCH .../config, one carried by an operation's one-call
 // configuration change on a protected environment (a saved plan), and the integrations' Slack
 // secrets, metrics token, webhook secret and a Slack response_url.
@@ -147,6 +147,11 @@ describe.each(DATABASES)('secrets canary on %s', (database) => {
       if (filled.includes(name)) expect(rows.rows.length, name).toBeGreaterThan(0);
       expect(found(rows.rows.map((row) => JSON.stringify(row))), name).toEqual([]);
     }
+    // State backups (taken after every mutating operation) keep the secret outputs as ciphertext.
+    const backups = filesUnder(service.config.backupDir!).filter((file) => file.endsWith('.json'));
+    expect(backups.length).toBeGreaterThan(3);
+    expect(backups.some((file) => readFileSync(file, 'utf8').includes('4dabf18193072939515e22adb298388d'))).toBe(true);
+    expect(found(backups.map((file) => readFileSync(file, 'latin1'))), 'state backups').toEqual([]);
     const files = filesUnder(service.config.dataDir);
     expect(files.some((file) => file.includes(join('programs', '')))).toBe(true);
     expect(found(files.map((file) => readFileSync(file, 'latin1'))), 'files in the data dir').toEqual([]);
