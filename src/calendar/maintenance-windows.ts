@@ -40,7 +40,7 @@ const DURATION = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/;
 /** An ISO 8601 duration (days, hours, minutes, seconds) in milliseconds; a 400 unless it is positive. */
 export function durationMs(duration: string, field: string): number {
   const match = DURATION.exec(duration);
-  const [days, hours, minutes, seconds] = (match?.slice(1) ?? []).map((part) => Number(part ?? 0));
+  const [days = 0, hours = 0, minutes = 0, seconds = 0] = (match?.slice(1) ?? []).map((part) => Number(part ?? 0));
   const ms = match && !duration.endsWith('T') ? (((days * 24 + hours) * 60 + minutes) * 60 + seconds) * 1000 : NaN;
   if (!(ms > 0) || ms > MAX_DURATION_MS) {
     throw new InvalidInputError('invalid_duration', `${field} must be a positive ISO 8601 duration of at most 31 days, such as PT2H (got ${JSON.stringify(duration)})`, { field });
@@ -166,6 +166,7 @@ export function localTime(t: number, timeZone: string): string {
   const parts = Object.fromEntries(new Intl.DateTimeFormat('en-US', {
     timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'longOffset',
   }).formatToParts(new Date(t)).map((p) => [p.type, p.value]));
-  const offset = parts.timeZoneName === 'GMT' ? '+00:00' : parts.timeZoneName.replace('GMT', '');
+  const zone = parts.timeZoneName ?? 'GMT';
+  const offset = zone === 'GMT' ? '+00:00' : zone.replace('GMT', '');
   return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}:${parts.second}${offset}`;
 }

@@ -36,8 +36,8 @@ describe('maintenance windows', () => {
       ['2026-11-01T05:30:00.000Z', '2026-11-01T07:30:00.000Z'], // 01:30 EDT, then 02:30 EST two hours later
       ['2026-11-02T06:30:00.000Z', '2026-11-02T08:30:00.000Z'], // 01:30 EST
     ]);
-    expect(localTime(periods[0].opensAt, 'America/Toronto')).toBe('2026-11-01T01:30:00-04:00');
-    expect(localTime(periods[0].closesAt, 'America/Toronto')).toBe('2026-11-01T02:30:00-05:00');
+    expect(localTime(periods[0]!.opensAt, 'America/Toronto')).toBe('2026-11-01T01:30:00-04:00');
+    expect(localTime(periods[0]!.closesAt, 'America/Toronto')).toBe('2026-11-01T02:30:00-05:00');
     expect(at0130.isOpen(at('2026-11-01T06:30:00Z'))).toBe(true); // 01:30 EST, the second time: still the first opening
     expect(iso(sundaysAt2.nextOpening(at('2026-10-26T00:00:00Z')))).toBe('2026-11-01T07:00:00.000Z'); // 02:00 EST
   });
