@@ -79,7 +79,7 @@ export class MaintenanceCalendar {
     await this.governance.authorize(actor, action);
     this.catalog.require(environment);
     const freezes = request.freezes ?? [];
-    MaintenanceWindows.parse(request.windows, freezes);
+    MaintenanceWindows.validate(request.windows, freezes);
     await this.governance.act(actor, action, (tx) => this.calendars.save(tx, {
       environment, windows: request.windows, freezes, noticeHours: request.noticeHours ?? DEFAULT_NOTICE_HOURS, updatedBy: actor.principal,
     }));

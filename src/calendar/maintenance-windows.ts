@@ -71,6 +71,18 @@ interface Freeze {
 export class MaintenanceWindows {
   private constructor(private readonly windows: readonly Window[], private readonly freezes: readonly Freeze[]) {}
 
+  /**
+   * New rules: as parse(), and every window must open again. Stored rules are only parsed: a
+   * window whose last opening has passed (a cron with a year) shuts, it does not stop the queue.
+   */
+  static validate(windows: readonly WindowRule[], freezes: readonly FreezeRule[]): MaintenanceWindows {
+    const parsed = MaintenanceWindows.parse(windows, freezes);
+    parsed.windows.forEach((w, i) => {
+      if (!w.cron.nextRun()) throw new InvalidInputError('invalid_cron', `windows.${i}.cron names no time in the future`, { field: `windows.${i}.cron` });
+    });
+    return parsed;
+  }
+
   /** Checks every rule (a 400 naming the field of the first bad one) and builds the calendar. */
   static parse(windows: readonly WindowRule[], freezes: readonly FreezeRule[]): MaintenanceWindows {
     const parsed = windows.map((rule, i) => {
@@ -84,7 +96,6 @@ export class MaintenanceWindows {
       } catch (error) {
         throw new InvalidInputError('invalid_cron', `${field}.cron is not a valid cron expression: ${(error as Error).message}`, { field: `${field}.cron` });
       }
-      if (!cron.nextRun()) throw new InvalidInputError('invalid_cron', `${field}.cron names no time in the future`, { field: `${field}.cron` });
       return { cron, durationMs: durationMs(rule.duration, `${field}.duration`), timezone: rule.timezone };
     });
     const frozen = freezes.map((rule, i) => {

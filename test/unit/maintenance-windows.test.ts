@@ -64,7 +64,7 @@ describe('maintenance windows', () => {
   it('refuses rules that cannot work, naming the field', () => {
     const refusal = (windows: unknown[], freezes: unknown[] = []) => {
       try {
-        MaintenanceWindows.parse(windows as never, freezes as never);
+        MaintenanceWindows.validate(windows as never, freezes as never);
       } catch (error) {
         return { code: (error as { code: string }).code, field: (error as { details: { field: string } }).details.field };
       }
@@ -73,6 +73,10 @@ describe('maintenance windows', () => {
     const ok = { cron: '0 2 * * 0', duration: 'PT2H', timezone: 'UTC' };
     expect(refusal([ok, { ...ok, cron: 'not a cron' }])).toEqual({ code: 'invalid_cron', field: 'windows.1.cron' });
     expect(refusal([{ ...ok, cron: '61 * * * *' }])).toEqual({ code: 'invalid_cron', field: 'windows.0.cron' });
+    // A window whose last opening has passed is refused when set, and read as shut when stored.
+    expect(refusal([{ ...ok, cron: '0 0 0 1 1 * 2020' }])).toEqual({ code: 'invalid_cron', field: 'windows.0.cron' });
+    const past = MaintenanceWindows.parse([{ ...ok, cron: '0 0 0 1 1 * 2020' }], []);
+    expect([past.isOpen(Date.now()), past.nextOpening(Date.now())]).toEqual([false, null]);
     expect(refusal([{ ...ok, timezone: 'Mars/Olympus' }])).toEqual({ code: 'unknown_time_zone', field: 'windows.0.timezone' });
     for (const duration of ['PT0S', 'P0D', '-PT1H', 'PT', 'P', '2h', '', 'P40D']) {
       expect(refusal([{ ...ok, duration }]), duration).toEqual({ code: 'invalid_duration', field: 'windows.0.duration' });
