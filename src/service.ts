@@ -174,7 +174,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     ended: (tx, operation) => notices.ended(tx, operation),
   }, new StateSteps(backups, restores, () => driftChecks!));
   const recovery = new Recovery(leases, operationRows, engine, governance, signals, logger.child({ component: 'recovery' }), {
-    owner, leaseMs, cliGraceMs: leaseMs,
+    owner, leaseMs, cliGraceMs: leaseMs, ended: (tx, operation) => notices.ended(tx, operation),
   });
   let approvals: Approvals | undefined;
   const queue = new OperationQueue(owner, leases, runner, recovery, signals, logger.child({ component: 'queue' }), {
