@@ -1075,7 +1075,7 @@ export interface components {
              * @description What the operation does
              * @enum {unknown}
              */
-            type: "preview" | "update" | "refresh" | "destroy" | "restore" | "drift_check";
+            type: "preview" | "update" | "refresh" | "destroy" | "restore" | "drift_check" | "destroy_preview";
             warnings: string[];
         };
         /** @description A saved plan waiting for approval: what it changes, and what it was made against */

@@ -60,7 +60,7 @@ export const OPERATION_KINDS: Readonly<Record<OperationType, OperationKind>> = {
     result: ({ summary }) => ({ outputs: null, resourceCount: countAfter(summary) }),
   },
   destroy: {
-    permission: 'destroy', secondFactor: true, mutates: true, needsApproval: true, command: 'destroy', flags: targeted, windows: {},
+    permission: 'destroy', secondFactor: true, mutates: true, needsApproval: true, command: 'destroy', flags: targeted, windows: { notice: 'destroy_preview' },
     // Destroying everything leaves no outputs; a scoped destroy leaves the rest of the stack.
     result: ({ summary }, spec) => (spec.scope === 'all' ? { outputs: {}, resourceCount: 0 } : { outputs: null, resourceCount: countAfter(summary) }),
   },
@@ -71,6 +71,12 @@ export const OPERATION_KINDS: Readonly<Record<OperationType, OperationKind>> = {
     // differs from what really runs. It changes nothing itself.
     flags: () => ({ previewOnly: true }),
     // The restored state's outputs and resources come from the backup, not from this run.
+    result: () => ({ outputs: null, resourceCount: null }),
+  },
+  destroy_preview: {
+    // What a scheduled destroy will delete, for its advance notice: a destroy that only previews.
+    permission: 'operate', secondFactor: false, mutates: false, needsApproval: false, command: 'destroy',
+    flags: (spec, context) => ({ ...targeted(spec, context), previewOnly: true }),
     result: () => ({ outputs: null, resourceCount: null }),
   },
   drift_check: {

@@ -3,7 +3,7 @@
 // only transitions between them (enforced by the store's one transition function), change
 // summaries, the error codes a failure is reported with, and the event that ends its stream.
 
-export const OPERATION_TYPES = ['preview', 'update', 'refresh', 'destroy', 'restore', 'drift_check'] as const;
+export const OPERATION_TYPES = ['preview', 'update', 'refresh', 'destroy', 'restore', 'drift_check', 'destroy_preview'] as const;
 export type OperationType = (typeof OPERATION_TYPES)[number];
 
 /** The types a caller queues directly (POST .../operations); the others have routes of their own. */

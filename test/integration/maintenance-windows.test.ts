@@ -163,4 +163,16 @@ describe.each(DATABASES)('maintenance windows on %s', (database) => {
     expect(cancelled.json()).toMatchObject({ status: 'cancelled', notBefore: null });
     expect((await service.inject('/v1/maintenance')).json().items).toEqual([]);
   });
+
+  it('announces what a scheduled destroy will delete, from a destroy that only previews', async () => {
+    const destroy = await queue({ type: 'destroy' });
+    expect(destroy).toMatchObject({ status: 'scheduled', startedAt: null });
+    const [notice] = await waitFor('the destroy notice', async () => ((await notices(destroy.id)).length ? notices(destroy.id) : undefined), 300, 250);
+    expect(notice).toMatchObject({ payload: { notice: 'scheduled', type: 'destroy', preview: { status: 'succeeded' } } });
+    expect((notice!.payload.summary as Record<string, number>).delete).toBeGreaterThan(0);
+    expect(await operation((notice!.payload.preview as { operationId: string }).operationId)).toMatchObject({ type: 'destroy_preview', requestedBy: 'system:maintenance-notice' });
+    // Nothing was deleted: the stack still has its resources.
+    expect((await service.inject('/v1/environments/development')).json().resourceCount).toBeGreaterThan(0);
+    expect((await service.inject({ method: 'POST', url: `/v1/operations/${destroy.id}/cancel` })).json().status).toBe('cancelled');
+  });
 });
