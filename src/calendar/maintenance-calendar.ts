@@ -11,7 +11,8 @@ import type { Action, Governance } from '../auth/governance.js';
 import type { EnvironmentCatalog } from '../environments/environment-catalog.js';
 import { ConflictError, InvalidInputError } from '../errors.js';
 import { kindOf } from '../operations/operation-kinds.js';
-import type { Operation, OperationSpec, OperationType } from '../operations/operation.js';
+import type { Hold } from '../operations/operation-service.js';
+import type { Operation, OperationType } from '../operations/operation.js';
 import type { CalendarRepository, CalendarRules } from '../store/calendar-repository.js';
 import type { OperationRepository } from '../store/operation-repository.js';
 import { isoTime } from '../store/rows.js';
@@ -48,13 +49,6 @@ export interface CalendarView {
   nextOpenings: Opening[];
   updatedBy: string | null;
   updatedAt: string | null;
-}
-
-/** What the windows decide for an operation about to be queued. */
-export interface Hold {
-  held: boolean;
-  schedule?: { notBefore: number | null; upcomingNoticeAt: number | null };
-  spec?: Pick<OperationSpec, 'bypassWindow'>;
 }
 
 export class MaintenanceCalendar {

@@ -14,7 +14,6 @@ import { FinishedOperationCache } from './finished-operation-cache.js';
 import { kindOf } from './operation-kinds.js';
 import type { OperationSignals } from './operation-signals.js';
 import { RESULT_EVENT, isFinished, isSettled, type Operation, type OperationEvent, type OperationSpec, type OperationType, type Scope } from './operation.js';
-import type { Hold } from '../calendar/maintenance-calendar.js';
 import type { ConfigChange, ConfigVersions } from '../releases/config-versions.js';
 import type { ProgramSnapshots } from '../releases/program-snapshots.js';
 
@@ -41,6 +40,15 @@ export interface QueueInput {
   programDigest: string;
   /** Run now whatever the maintenance window says (an admin with a second factor, with a reason). */
   bypassWindow?: { reason?: string };
+}
+
+/** What maintenance windows decide for an operation about to be queued. */
+export interface Hold {
+  /** Its kind waits for windows and nobody bypassed them: it is claimed only while its window is open. */
+  held: boolean;
+  /** The window is shut: scheduled, not queued. */
+  schedule?: { notBefore: number | null; upcomingNoticeAt: number | null };
+  spec?: Pick<OperationSpec, 'bypassWindow'>;
 }
 
 /** What maintenance windows decide for an operation, inside the transaction that queues it (calendar/). */
