@@ -122,6 +122,12 @@ export class MaintenanceWindows {
   /** The first moment at or after `t` when changes may run; null when none comes within the horizon. */
   nextOpening(t: number): number | null {
     for (let at: number | null = t, steps = 0; at !== null && at - t < HORIZON_MS && steps < MAX_STEPS; steps++) {
+      // Nothing opens during a freeze: skip to its end rather than step through every opening in it.
+      const thawsAt = this.freezes.filter((f) => f.from <= at! && at! < f.to).reduce((end, f) => Math.max(end, f.to), 0);
+      if (thawsAt) {
+        at = thawsAt;
+        continue;
+      }
       if (this.isOpen(at)) return at;
       at = this.nextEdge(at, 'opening');
     }

@@ -49,6 +49,11 @@ describe('maintenance windows', () => {
     expect(frozen.isOpen(at('2026-03-01T07:30:00Z'))).toBe(false);
     expect(iso(frozen.nextOpening(at('2026-02-28T00:00:00Z')))).toBe('2026-03-08T08:00:00.000Z');
     expect(frozen.openings(at('2026-02-28T00:00:00Z'), 2).map((p) => iso(p.opensAt))).toEqual(['2026-03-08T08:00:00.000Z', '2026-03-15T06:00:00.000Z']);
+    // Frequent windows under a long freeze: the first opening is the freeze's end.
+    const everyFiveMinutes = MaintenanceWindows.parse([{ cron: '*/5 * * * *', duration: 'PT1M', timezone: 'UTC' }], [
+      { from: '2026-12-01T00:00:00Z', to: '2027-01-04T00:02:30Z', reason: 'holidays' },
+    ]);
+    expect(iso(everyFiveMinutes.nextOpening(at('2026-12-01T00:00:00Z')))).toBe('2027-01-04T00:05:00.000Z');
   });
 
   it('is always open without rules, and open outside freezes with freezes only', () => {
