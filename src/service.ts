@@ -65,6 +65,9 @@ import { DriftChecks } from './recovery/drift-checks.js';
 import { DriftRepository } from './store/drift-repository.js';
 import { RepairSessions } from './recovery/repair-sessions.js';
 import { RepairRepository } from './store/repair-repository.js';
+import { MaintenanceCalendar } from './calendar/maintenance-calendar.js';
+import { MaintenanceNotices } from './calendar/maintenance-notices.js';
+import { CalendarRepository } from './store/calendar-repository.js';
 
 /** Wakes event streams on every replica when a batch of an operation's events lands. */
 const EVENTS_CHANNEL = 'stackpilot_events';
@@ -89,6 +92,8 @@ export interface Service {
   /** Webhooks, Slack ChatOps and metrics. */
   integrations: Integrations;
   recovery: { backups: StateBackups; drift: DriftChecks };
+  /** Maintenance windows and their advance notices. */
+  calendar: MaintenanceCalendar;
   /** Stops taking work, drains running operations, closes the app and the database. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -160,12 +165,16 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   });
   const restores = new Restores(backups, engine, catalog, outbox);
   let driftChecks: DriftChecks | undefined;
+  const calendars = new CalendarRepository(db);
+  const notices = new MaintenanceNotices(db, calendars, operationRows, governance, outbox);
+  const calendar = new MaintenanceCalendar(calendars, operationRows, catalog, governance, notices, () => queue.kick());
   const runner = new OperationRunner(operationRows, leases, eventLog, engine, catalog, signals, steps, {
     owner, leaseMs, debugEvents: config.engineDebugEvents, spoolDir: join(config.dataDir, 'spool'),
     announce: listener ? (id) => void listener.notify(EVENTS_CHANNEL, id).catch(() => undefined) : undefined,
+    ended: (tx, operation) => notices.ended(tx, operation),
   }, new StateSteps(backups, restores, () => driftChecks!));
   const recovery = new Recovery(leases, operationRows, engine, governance, signals, logger.child({ component: 'recovery' }), {
-    owner, leaseMs, cliGraceMs: leaseMs,
+    owner, leaseMs, cliGraceMs: leaseMs, ended: (tx, operation) => notices.ended(tx, operation),
   });
   let approvals: Approvals | undefined;
   const queue = new OperationQueue(owner, leases, runner, recovery, signals, logger.child({ component: 'queue' }), {
@@ -173,10 +182,12 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     housekeeping: async () => {
       await approvals!.sweep();
       await driftChecks!.sweep();
+      await calendar.sweep();
     },
+    shut: () => calendar.shut(),
   });
   approvals = new Approvals(operationRows, governance, policy, outbox, signals, () => queue.kick());
-  const operations = new OperationService(governance, operationRows, eventLog, catalog, signals, versions, programs, {
+  const operations = new OperationService(governance, operationRows, eventLog, catalog, signals, versions, programs, calendar, {
     pollMs: config.pollMilliseconds, onEnqueued: () => queue.kick(),
     maxStreamsPerPrincipal: config.maxStreamsPerPrincipal, revalidateMs: config.streamRecheckSeconds * 1000,
   });
@@ -225,6 +236,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     environments, integrations, releases: { versions, releases, approvals, promotions, rollbacks },
     operations, access, authenticator, audit, readiness,
     recovery: { backups, restores: restoreRequests, drift: driftChecks, repairs },
+    calendar,
     rateLimit: { max: config.rateLimitPerMinute, maxPerSource: config.rateLimitPerSourcePerMinute, windowSeconds: 60, store: dialect === 'postgres' ? databaseRateLimitStore(db) : undefined },
   }, logger, {
     tls: config.tlsCert && config.tlsKey ? { cert: config.tlsCert, key: config.tlsKey } : undefined,
@@ -258,6 +270,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     app, access, audit, engine, database, queue, operations, dispatcher, integrations, stop,
     releases: { versions, approvals, releases, policy },
     recovery: { backups, drift: driftChecks },
+    calendar,
     repositories: { operations: operationRows, leases, eventLog, outbox },
   };
 }

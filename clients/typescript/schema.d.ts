@@ -347,7 +347,7 @@ export interface paths {
         put?: never;
         /**
          * Queue a preview, update, refresh or destroy of an environment
-         * @description Returns at once with the queued operation; follow it with GET /v1/operations/{id}?wait=, or its event stream. A retry with the same Idempotency-Key (by the same principal, on the same environment) returns the first operation. Destroy needs an admin session. The operation runs with one configuration version: `configVersion`, a new one made from `config` changes in the same transaction, or the latest. On a protected environment an update or destroy plans first and waits for approval (status awaiting_approval; ?wait= returns then).
+         * @description Returns at once with the queued operation; follow it with GET /v1/operations/{id}?wait=, or its event stream. A retry with the same Idempotency-Key (by the same principal, on the same environment) returns the first operation. Destroy needs an admin session. The operation runs with one configuration version: `configVersion`, a new one made from `config` changes in the same transaction, or the latest. On a protected environment an update or destroy plans first and waits for approval (status awaiting_approval; ?wait= returns then). An update or destroy asked for while the environment's maintenance window is shut is scheduled (status scheduled, notBefore = the next opening) and runs when it opens; `bypassWindow` (an admin with a second-factor session, with a reason) runs it now.
          */
         post: operations["createOperation"];
         delete?: never;
@@ -499,9 +499,30 @@ export interface paths {
         put?: never;
         /**
          * Deploy an earlier release again: its program snapshot and its configuration
-         * @description Approval rules apply; with `emergency: true`, where the policy allows it, an admin with a second-factor session rolls back at once.
+         * @description Approval rules apply; with `emergency: true`, where the policy allows it, an admin with a second-factor session rolls back at once. Outside the maintenance window it is scheduled, unless `bypassWindow` (an admin with a second-factor session, with a reason) runs it now.
          */
         post: operations["rollback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/environments/{env}/windows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The environment's maintenance windows and freezes, and its next five openings in each window's time zone and in UTC */
+        get: operations["getMaintenanceWindows"];
+        /**
+         * Replace the environment's maintenance windows and freezes (admins of the environment; audited)
+         * @description Updates, destroys, promotions and rollbacks asked for while no window is open (or a freeze is on) are scheduled and run, in order, when one opens; previews, drift checks, refreshes and reads never wait. No windows (the default) means always open. Operations already scheduled follow the new rules at once.
+         */
+        put: operations["setMaintenanceWindows"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -554,6 +575,23 @@ export interface paths {
         put?: never;
         /** Issue a new key with the same grants; the old one keeps working for the grace period */
         post: operations["rotateKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/maintenance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every scheduled operation across the environments you can read, soonest first */
+        get: operations["listScheduledChanges"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -963,6 +1001,8 @@ export interface components {
              */
             id: string;
             message: string | null;
+            /** @description While scheduled: when its environment's maintenance window next opens (null when no opening is coming) */
+            notBefore: string | null;
             /** @description Stack outputs; secrets are "[secret]" */
             outputs: {
                 [key: string]: unknown;
@@ -978,8 +1018,23 @@ export interface components {
             resourceCount: number | null;
             /** @description What the operation was asked to do beyond its type */
             spec: {
+                /** @description Run whatever the maintenance window said: an admin's emergency, with its reason */
+                bypassWindow?: {
+                    reason: string;
+                };
                 /** @description The engine's debug diagnostics are kept in its events */
                 debug?: boolean;
+                /** @description A preview run for the advance notice (maintenance.notice) of this scheduled operation */
+                notice?: {
+                    notBefore: string | null;
+                    /** @enum {unknown} */
+                    notice: "scheduled" | "upcoming";
+                    /**
+                     * Format: uuid
+                     * @description Operation id
+                     */
+                    operation: string;
+                };
                 promotion?: {
                     /** @description Environment (= stack) name */
                     from: string;
@@ -1009,10 +1064,10 @@ export interface components {
             };
             startedAt: string | null;
             /**
-             * @description queued → running → succeeded | failed | cancelled; a running operation whose runner died is recovering (it still holds the stack) and then interrupted. On a protected environment an update or destroy first plans and is awaiting_approval (no engine runs), then is queued again to apply its plan once approved, or ends rejected, expired or cancelled
+             * @description queued → running → succeeded | failed | cancelled; a running operation whose runner died is recovering (it still holds the stack) and then interrupted. A change that maintenance windows hold is scheduled (not before notBefore) while its environment's window is shut, and queued again when it opens. On a protected environment an update or destroy first plans and is awaiting_approval (no engine runs), then is queued again to apply its plan once approved, or ends rejected, expired or cancelled
              * @enum {unknown}
              */
-            status: "queued" | "running" | "awaiting_approval" | "recovering" | "succeeded" | "failed" | "cancelled" | "interrupted" | "rejected" | "expired";
+            status: "scheduled" | "queued" | "running" | "awaiting_approval" | "recovering" | "succeeded" | "failed" | "cancelled" | "interrupted" | "rejected" | "expired";
             summary: {
                 [key: string]: number;
             } | null;
@@ -1020,7 +1075,7 @@ export interface components {
              * @description What the operation does
              * @enum {unknown}
              */
-            type: "preview" | "update" | "refresh" | "destroy" | "restore" | "drift_check";
+            type: "preview" | "update" | "refresh" | "destroy" | "restore" | "drift_check" | "destroy_preview";
             warnings: string[];
         };
         /** @description A saved plan waiting for approval: what it changes, and what it was made against */
@@ -3038,6 +3093,11 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description Run now even though the maintenance window is shut: an admin of the environment with a second-factor session */
+                    bypassWindow?: {
+                        /** @description Why this change cannot wait: required (400 bypass_reason_required), kept in the audit trail */
+                        reason?: string;
+                    };
                     config?: components["schemas"]["ConfigChange"];
                     /** @description Run with this configuration version (default: the latest) */
                     configVersion?: number;
@@ -4006,6 +4066,11 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description Run now even though the maintenance window is shut: an admin of the environment with a second-factor session */
+                    bypassWindow?: {
+                        /** @description Why this change cannot wait: required (400 bypass_reason_required), kept in the audit trail */
+                        reason?: string;
+                    };
                     emergency?: boolean;
                     message?: string;
                     /** @description A release id, or "previous" */
@@ -4061,6 +4126,288 @@ export interface operations {
             };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed; the request id identifies it in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getMaintenanceWindows: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Environment (= stack) name */
+                env: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Environment (= stack) name */
+                        environment: string;
+                        freezes: {
+                            /** Format: date-time */
+                            from: string;
+                            reason: string;
+                            /**
+                             * Format: date-time
+                             * @description After `from` (400 invalid_freeze)
+                             */
+                            to: string;
+                        }[];
+                        /** @description The next five openings after now (none when the environment is always open) */
+                        nextOpenings: {
+                            /** Format: date-time */
+                            closesAt: string;
+                            /** @description The same times on that zone's wall clock, with its offset: 2026-03-08T03:00:00-04:00 */
+                            local: {
+                                closesAt: string;
+                                opensAt: string;
+                            };
+                            /** Format: date-time */
+                            opensAt: string;
+                            /** @description The time zone of the window that opens */
+                            timezone: string;
+                        }[];
+                        /** @description The second advance notice goes this many hours before a scheduled change's window opens */
+                        noticeHours: number;
+                        /** @description Whether changes may start now (always, without windows) */
+                        open: boolean;
+                        updatedAt: string | null;
+                        updatedBy: string | null;
+                        windows: {
+                            /** @description When it opens, read in `timezone`: five fields, or six with seconds first ("0 2 * * 0" is Sundays at 02:00); 400 invalid_cron */
+                            cron: string;
+                            /** @description How long it stays open, elapsed time, as an ISO 8601 duration: PT2H, PT90M (positive, at most 31 days; 400 invalid_duration) */
+                            duration: string;
+                            /** @description IANA time zone: America/Toronto (400 unknown_time_zone) */
+                            timezone: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid input; `field` names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed; the request id identifies it in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    setMaintenanceWindows: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Environment (= stack) name */
+                env: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    freezes?: {
+                        /** Format: date-time */
+                        from: string;
+                        reason: string;
+                        /**
+                         * Format: date-time
+                         * @description After `from` (400 invalid_freeze)
+                         */
+                        to: string;
+                    }[];
+                    /**
+                     * @description Hours before an opening that the second maintenance.notice goes (default 24)
+                     * @default 24
+                     */
+                    noticeHours?: number;
+                    windows: {
+                        /** @description When it opens, read in `timezone`: five fields, or six with seconds first ("0 2 * * 0" is Sundays at 02:00); 400 invalid_cron */
+                        cron: string;
+                        /** @description How long it stays open, elapsed time, as an ISO 8601 duration: PT2H, PT90M (positive, at most 31 days; 400 invalid_duration) */
+                        duration: string;
+                        /** @description IANA time zone: America/Toronto (400 unknown_time_zone) */
+                        timezone: string;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Environment (= stack) name */
+                        environment: string;
+                        freezes: {
+                            /** Format: date-time */
+                            from: string;
+                            reason: string;
+                            /**
+                             * Format: date-time
+                             * @description After `from` (400 invalid_freeze)
+                             */
+                            to: string;
+                        }[];
+                        /** @description The next five openings after now (none when the environment is always open) */
+                        nextOpenings: {
+                            /** Format: date-time */
+                            closesAt: string;
+                            /** @description The same times on that zone's wall clock, with its offset: 2026-03-08T03:00:00-04:00 */
+                            local: {
+                                closesAt: string;
+                                opensAt: string;
+                            };
+                            /** Format: date-time */
+                            opensAt: string;
+                            /** @description The time zone of the window that opens */
+                            timezone: string;
+                        }[];
+                        /** @description The second advance notice goes this many hours before a scheduled change's window opens */
+                        noticeHours: number;
+                        /** @description Whether changes may start now (always, without windows) */
+                        open: boolean;
+                        updatedAt: string | null;
+                        updatedBy: string | null;
+                        windows: {
+                            /** @description When it opens, read in `timezone`: five fields, or six with seconds first ("0 2 * * 0" is Sundays at 02:00); 400 invalid_cron */
+                            cron: string;
+                            /** @description How long it stays open, elapsed time, as an ISO 8601 duration: PT2H, PT90M (positive, at most 31 days; 400 invalid_duration) */
+                            duration: string;
+                            /** @description IANA time zone: America/Toronto (400 unknown_time_zone) */
+                            timezone: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid input; `field` names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4406,6 +4753,64 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed; the request id identifies it in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listScheduledChanges: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["Operation"][];
+                    };
+                };
+            };
+            /** @description No valid credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -83,6 +83,14 @@ export class Governance {
     return this.audit.append(entry(actor, action, 'allowed', null), tx);
   }
 
+  /**
+   * Records an allowed action together with the reason its actor gave for it (an emergency
+   * bypass of a maintenance window), in the transaction that makes it take effect.
+   */
+  recordWithReason(actor: Actor, action: Pick<Action, 'name' | 'target' | 'environment'>, reason: string, tx: Kysely<Database>): Promise<void> {
+    return this.audit.append(entry(actor, action, 'allowed', reason), tx);
+  }
+
   private record(actor: Actor, action: Pick<Action, 'name' | 'target' | 'environment'>, result: 'refused' | 'failed', error: DomainError): Promise<void> {
     return this.audit.append({ ...entry(actor, action, result, error.code), status: error.status });
   }

@@ -22,6 +22,8 @@ import { keyRoutes } from '../routes/keys.js';
 import { operationRoutes } from '../routes/operations.js';
 import { ANY_CREDENTIAL, ApiKey, ConfigChange, ConfigVersion, Drift, Environment, Grant, Operation, PlanView, Problem, Release } from '../routes/schemas.js';
 import { releaseRoutes, type ReleaseServices } from '../routes/releases.js';
+import { maintenanceRoutes } from '../routes/maintenance.js';
+import type { MaintenanceCalendar } from '../calendar/maintenance-calendar.js';
 import { recoveryRoutes, StateBackup, type RecoveryServices } from '../routes/recovery.js';
 import { sessionRoutes } from '../routes/sessions.js';
 import { chatopsRoutes } from '../routes/chatops.js';
@@ -44,6 +46,7 @@ export interface AppServices {
   /** Webhooks, Slack and metrics (issue 12); absent when only the spec is generated. */
   integrations?: Integrations;
   recovery: RecoveryServices;
+  calendar: MaintenanceCalendar;
 }
 
 export interface AppOptions {
@@ -96,6 +99,7 @@ export async function buildApp(services: AppServices, logger: Logger, options: A
         { name: 'operations', description: 'Preview, update, refresh and destroy runs' },
         { name: 'releases', description: 'Configuration versions, releases, approvals, promotion and rollback' },
         { name: 'recovery', description: 'State backups and restores' },
+        { name: 'maintenance', description: 'Maintenance windows, freezes and scheduled changes' },
         { name: 'access', description: 'API keys, second factors, sessions and the audit trail' },
         { name: 'integrations', description: 'Webhooks and Slack ChatOps' },
         { name: 'health', description: 'Liveness and readiness' },
@@ -138,6 +142,7 @@ export async function buildApp(services: AppServices, logger: Logger, options: A
   await app.register(operationRoutes, { operations: services.operations });
   await app.register(releaseRoutes, services.releases);
   await app.register(recoveryRoutes, services.recovery);
+  await app.register(maintenanceRoutes, { calendar: services.calendar });
   await app.register(keyRoutes, { access: services.access });
   await app.register(sessionRoutes, { access: services.access });
   await app.register(auditRoutes, { access: services.access });

@@ -33,7 +33,14 @@ export const EVENT_CATALOG: readonly EventKind[] = [
   { name: 'rollback.queued', from: 'rollback.queued', description: 'a rollback to an earlier release was queued', fields: { releaseId: 'the release returned to', number: 'its number', from: 'the release rolled away from', emergency: 'without approval', requestedBy: 'who asked' } },
   { name: 'config.changed', from: 'config.changed', description: 'a new configuration version was written', fields: { version: 'its number', author: 'who wrote it: a principal, file or rollback' } },
   { name: 'drift.detected', from: 'drift.detected', description: "a drift check found the stack's resources changed outside Stackpilot", fields: { resources: 'the drifted resources' } },
-  { name: 'maintenance.notice', from: 'maintenance.notice', description: 'a maintenance window is announced or starts', fields: { startsAt: 'when', endsAt: 'until when', message: 'what is planned' } },
+  {
+    name: 'maintenance.notice', from: 'maintenance.notice',
+    description: 'advance notice of a scheduled change: when it is scheduled, and again noticeHours before its window opens',
+    fields: {
+      notice: 'scheduled | upcoming', operationType: 'update | destroy', notBefore: 'when its window opens', requestedBy: 'who asked', message: 'its message',
+      summary: 'what it will change: resources by change kind, from a fresh preview (null when none ran or it failed)', preview: 'that preview: operationId, status, errorCode',
+    },
+  },
 ];
 
 export const EVENT_NAMES: readonly string[] = EVENT_CATALOG.map((kind) => kind.name);

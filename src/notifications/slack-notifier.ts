@@ -48,6 +48,9 @@ export class SlackNotifier implements OutboxConsumer {
       this.post(this.box.open(sealed), { response_type: 'ephemeral', replace_original: false, text }, {});
     } else if (kind.name === 'approval.requested' && this.options.botToken && this.options.approvalChannel) {
       this.post(`${this.options.apiUrl.replace(/\/+$/, '')}/chat.postMessage`, approvalMessage(this.options.approvalChannel, event), { authorization: `Bearer ${this.options.botToken}` });
+    } else if (kind.name === 'maintenance.notice' && this.options.botToken && this.options.approvalChannel) {
+      // The channel where changes are approved is where people watch for them.
+      this.post(`${this.options.apiUrl.replace(/\/+$/, '')}/chat.postMessage`, { channel: this.options.approvalChannel, text: noticeText(event) }, { authorization: `Bearer ${this.options.botToken}` });
     }
   }
 
@@ -65,6 +68,12 @@ export class SlackNotifier implements OutboxConsumer {
       .finally(() => this.posting.delete(sent));
     this.posting.add(sent);
   }
+}
+
+function noticeText(event: StoredOutboxEvent): string {
+  const { type, notBefore, summary, requestedBy } = event.payload as { type?: string; notBefore?: string | null; summary?: Record<string, number> | null; requestedBy?: string };
+  const changes = summary ? Object.entries(summary).filter(([k]) => k !== 'same').map(([k, n]) => `${k} ${n}`).join(', ') || 'no changes' : 'changes unknown';
+  return `Scheduled maintenance: ${type ?? 'update'} of *${event.environment}* by ${requestedBy ?? 'someone'} at ${notBefore ?? 'the next window'} (${changes}): operation ${event.operationId}`;
 }
 
 function approvalMessage(channel: string, event: StoredOutboxEvent): object {

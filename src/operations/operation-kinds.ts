@@ -24,6 +24,12 @@ export interface OperationKind {
   importsBackup?: boolean;
   /** Its result is the environment's drift: the resources its run would change. */
   detectsDrift?: boolean;
+  /**
+   * Waits for the environment's maintenance window (scheduled while it is shut), unless an
+   * admin bypasses it. `notice` is the kind whose run shows what it will change in the advance
+   * notice; without one the notice names no changes.
+   */
+  windows?: { notice?: OperationType };
   command: EngineCommand;
   flags(spec: OperationSpec, context: { stack: string; project: string }): EngineFlags;
   result(outcome: EngineOutcome, spec: OperationSpec): KindResult;
@@ -44,24 +50,33 @@ export const OPERATION_KINDS: Readonly<Record<OperationType, OperationKind>> = {
     result: () => ({ outputs: null, resourceCount: null }),
   },
   update: {
-    permission: 'operate', secondFactor: false, mutates: true, needsApproval: true, command: 'up', flags: targeted,
+    // Rollbacks and promotions are updates: windows hold them too.
+    permission: 'operate', secondFactor: false, mutates: true, needsApproval: true, command: 'up', flags: targeted, windows: { notice: 'preview' },
     result: ({ summary, outputs }) => ({ outputs: outputs ?? {}, resourceCount: countAfter(summary) }),
   },
+  // A refresh changes the state to match what runs, never what runs: windows do not hold it.
   refresh: {
     permission: 'operate', secondFactor: false, mutates: true, needsApproval: false, command: 'refresh', flags: targeted,
     result: ({ summary }) => ({ outputs: null, resourceCount: countAfter(summary) }),
   },
   destroy: {
-    permission: 'destroy', secondFactor: true, mutates: true, needsApproval: true, command: 'destroy', flags: targeted,
+    permission: 'destroy', secondFactor: true, mutates: true, needsApproval: true, command: 'destroy', flags: targeted, windows: { notice: 'destroy_preview' },
     // Destroying everything leaves no outputs; a scoped destroy leaves the rest of the stack.
     result: ({ summary }, spec) => (spec.scope === 'all' ? { outputs: {}, resourceCount: 0 } : { outputs: null, resourceCount: countAfter(summary) }),
   },
   restore: {
+    // Not held by windows: it changes the state, never the resources, and is a recovery step.
     permission: 'admin', secondFactor: true, mutates: true, needsApproval: true, importsBackup: true, command: 'refresh',
     // After the import, a refresh preview: what it would change is how the restored state
     // differs from what really runs. It changes nothing itself.
     flags: () => ({ previewOnly: true }),
     // The restored state's outputs and resources come from the backup, not from this run.
+    result: () => ({ outputs: null, resourceCount: null }),
+  },
+  destroy_preview: {
+    // What a scheduled destroy will delete, for its advance notice: a destroy that only previews.
+    permission: 'operate', secondFactor: false, mutates: false, needsApproval: false, command: 'destroy',
+    flags: (spec, context) => ({ ...targeted(spec, context), previewOnly: true }),
     result: () => ({ outputs: null, resourceCount: null }),
   },
   drift_check: {

@@ -21,6 +21,8 @@ export interface QueueOptions {
   pollMs: number;
   /** Work done on each tick besides claiming (expiring approvals...). */
   housekeeping?: () => Promise<void>;
+  /** Environments whose maintenance window is shut now: changes the windows hold wait there. */
+  shut?: () => Promise<readonly string[]>;
 }
 
 export function newOwnerId(): string {
@@ -71,8 +73,10 @@ export class OperationQueue {
   private async tick(): Promise<void> {
     await this.recovery.sweep();
     await this.options.housekeeping?.().catch((error) => this.log.warn({ err: error }, 'housekeeping failed'));
+    // Read once per tick: a window that shuts meanwhile stops claims from the next tick on.
+    const shut = (await this.options.shut?.()) ?? [];
     while (!this.draining && this.running.size < this.options.maxParallel) {
-      const operation = await this.leases.claim(this.owner, this.options.leaseMs, this.options.environments, READ_ONLY_TYPES);
+      const operation = await this.leases.claim(this.owner, this.options.leaseMs, this.options.environments, READ_ONLY_TYPES, shut);
       if (!operation) return;
       const log = this.log.child({ operationId: operation.id, environment: operation.environment, type: operation.type });
       log.info('operation started');

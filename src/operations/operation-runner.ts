@@ -7,10 +7,12 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { EnvironmentCatalog } from '../environments/environment-catalog.js';
 import { EngineFailure, type Engine, type EngineOutcome } from '../engine/types.js';
 import type { EventLog } from '../store/event-log.js';
+import type { Database } from '../store/schema.js';
 import type { LeaseRepository } from '../store/lease-repository.js';
 import type { OperationRepository, Transition } from '../store/operation-repository.js';
 import { ConflictError } from '../errors.js';
@@ -32,6 +34,8 @@ export interface RunnerOptions {
   spoolDir: string;
   /** Tells other replicas that an operation's events grew (PostgreSQL NOTIFY). */
   announce?: (operationId: string) => void;
+  /** More writes that commit with an operation's end (the advance notice a preview was run for). */
+  ended?: (tx: Kysely<Database>, operation: Operation) => Promise<void>;
 }
 
 export class OperationRunner {
@@ -167,6 +171,7 @@ export class OperationRunner {
       also: async (tx, ended) => {
         if (!failure) await this.steps.succeeded(tx, ended);
         await this.state.ended(tx, ended, changes);
+        await this.options.ended?.(tx, ended);
       },
     }, log);
     log.info({ status: ended?.status, errorCode: code }, 'operation finished');

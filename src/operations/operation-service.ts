@@ -27,6 +27,8 @@ export interface OperationRequest {
   configVersion?: number;
   /** Make a new configuration version from the latest and run with it, in one transaction. */
   config?: ConfigChange;
+  /** Run now whatever the maintenance window says (an admin with a second factor, with a reason). */
+  bypassWindow?: { reason?: string };
 }
 
 /** An operation to queue inside a caller's transaction (a promotion, a rollback). */
@@ -36,6 +38,24 @@ export interface QueueInput {
   message?: string;
   configVersion: number;
   programDigest: string;
+  /** Run now whatever the maintenance window says (an admin with a second factor, with a reason). */
+  bypassWindow?: { reason?: string };
+}
+
+/** What maintenance windows decide for an operation about to be queued. */
+export interface Hold {
+  /** Its kind waits for windows and nobody bypassed them: it is claimed only while its window is open. */
+  held: boolean;
+  /** The window is shut: scheduled, not queued. */
+  schedule?: { notBefore: number | null; upcomingNoticeAt: number | null };
+  spec?: Pick<OperationSpec, 'bypassWindow'>;
+}
+
+/** What maintenance windows decide for an operation, inside the transaction that queues it (calendar/). */
+export interface WindowGate {
+  hold(tx: Kysely<Database>, actor: Actor, environment: string, type: OperationType, bypass: { reason?: string } | undefined): Promise<Hold>;
+  /** The transaction scheduled `operation` (its window is shut): its first advance notice. */
+  scheduled(tx: Kysely<Database>, operation: Operation): Promise<void>;
 }
 
 export interface OperationServiceOptions {
@@ -60,6 +80,7 @@ export class OperationService {
     private readonly signals: OperationSignals,
     private readonly versions: ConfigVersions,
     private readonly programs: ProgramSnapshots,
+    private readonly windows: WindowGate,
     private readonly options: OperationServiceOptions,
   ) {}
 
@@ -77,7 +98,8 @@ export class OperationService {
     }
     const input: NewOperation = {
       environment, type: request.type, message: request.message, requestedBy: actor.principal, idempotencyKey,
-      spec: { scope: request.scope, ...(request.debug ? { debug: true } : {}) },
+      // The bypass is part of the request an Idempotency-Key replays (hold() checks its reason).
+      spec: { scope: request.scope, ...(request.debug ? { debug: true } : {}), ...(request.bypassWindow ? { bypassWindow: { reason: request.bypassWindow.reason?.trim() ?? '' } } : {}) },
       configVersion: 0, programDigest: '', request: { config: request.config ?? null, configVersion: request.configVersion ?? null },
     };
     const replay = () => (idempotencyKey ? this.operations.byIdempotencyKey({ ...input, idempotencyKey }) : undefined);
@@ -94,7 +116,7 @@ export class OperationService {
           : request.configVersion !== undefined
             ? (await this.versions.version(environment, request.configVersion, tx)).version
             : (await this.versions.latest(environment, tx)).version;
-        return this.operations.insert(tx, { ...input, configVersion, programDigest }, Date.now());
+        return this.place(tx, actor, { ...input, configVersion, programDigest }, request.bypassWindow);
       });
       this.options.onEnqueued();
       return { operation, created: true };
@@ -108,7 +130,17 @@ export class OperationService {
 
   /** Queues an operation inside the caller's transaction (its action is authorised and audited by the caller). */
   async queue(tx: Kysely<Database>, actor: Actor, environment: string, input: QueueInput): Promise<Operation> {
-    const operation = await this.operations.insert(tx, { environment, requestedBy: actor.principal, ...input }, Date.now());
+    const { bypassWindow, ...rest } = input;
+    return this.place(tx, actor, { environment, requestedBy: actor.principal, ...rest }, bypassWindow);
+  }
+
+  /** Queues the operation, or schedules it when its environment's maintenance window is shut. */
+  private async place(tx: Kysely<Database>, actor: Actor, input: NewOperation, bypass: { reason?: string } | undefined): Promise<Operation> {
+    const hold = await this.windows.hold(tx, actor, input.environment, input.type, bypass);
+    const operation = await this.operations.insert(tx, {
+      ...input, spec: { ...input.spec, ...hold.spec }, held: hold.held, ...(hold.schedule ? { schedule: hold.schedule } : {}),
+    }, Date.now());
+    if (operation.status === 'scheduled') await this.windows.scheduled(tx, operation);
     return operation;
   }
 
@@ -137,7 +169,7 @@ export class OperationService {
   }
 
   /**
-   * A queued operation leaves the queue at once; a running one is flagged, and its runner sends
+   * A queued (or scheduled) operation leaves the queue at once; a running one is flagged, and its runner sends
    * the engine one SIGINT when it next renews its lease. A finished one cannot be cancelled.
    */
   async cancel(actor: Actor, id: string): Promise<Operation> {
@@ -149,9 +181,9 @@ export class OperationService {
   }
 
   private async cancelIn(tx: Kysely<Database>, operation: Operation): Promise<Operation> {
-    if (operation.status === 'queued') {
+    if (operation.status === 'queued' || operation.status === 'scheduled') {
       return this.operations.transition(operation.id, {
-        from: 'queued', to: 'cancelled', set: { cancel_requested: 1, error: 'the operation was cancelled before it started', error_code: 'cancelled' },
+        from: ['queued', 'scheduled'], to: 'cancelled', set: { cancel_requested: 1, error: 'the operation was cancelled before it started', error_code: 'cancelled' },
       }, tx).catch(async (error: unknown) => {
         if (error instanceof ConflictError) return this.cancelIn(tx, (await this.operations.get(operation.id, tx))!);
         throw error;

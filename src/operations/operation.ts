@@ -3,7 +3,7 @@
 // only transitions between them (enforced by the store's one transition function), change
 // summaries, the error codes a failure is reported with, and the event that ends its stream.
 
-export const OPERATION_TYPES = ['preview', 'update', 'refresh', 'destroy', 'restore', 'drift_check'] as const;
+export const OPERATION_TYPES = ['preview', 'update', 'refresh', 'destroy', 'restore', 'drift_check', 'destroy_preview'] as const;
 export type OperationType = (typeof OPERATION_TYPES)[number];
 
 /** The types a caller queues directly (POST .../operations); the others have routes of their own. */
@@ -14,7 +14,7 @@ export const SCOPES = ['all', 'infrastructure', 'workloads'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export const STATUSES = [
-  'queued', 'running', 'awaiting_approval', 'recovering', 'succeeded', 'failed', 'cancelled', 'interrupted', 'rejected', 'expired',
+  'scheduled', 'queued', 'running', 'awaiting_approval', 'recovering', 'succeeded', 'failed', 'cancelled', 'interrupted', 'rejected', 'expired',
 ] as const;
 export type OperationStatus = (typeof STATUSES)[number];
 
@@ -25,10 +25,13 @@ export const FINISHED_STATUSES: ReadonlySet<OperationStatus> = new Set(['succeed
  * whose runner died is fenced first (recovering: it keeps the stack while its processes are
  * ended and its stale lock cleared), and only then interrupted. On a protected environment an
  * update or destroy first plans (running → awaiting_approval, with no engine running), then is
- * approved (→ queued, to apply its saved plan), rejected, expired or cancelled.
+ * approved (→ queued, to apply its saved plan), rejected, expired or cancelled. A change that
+ * maintenance windows hold is scheduled while its environment's window is shut (queued ⇄
+ * scheduled as windows open and close); it is claimed only while the window is open.
  */
 export const TRANSITIONS: Readonly<Record<OperationStatus, readonly OperationStatus[]>> = {
-  queued: ['running', 'cancelled'],
+  scheduled: ['queued', 'running', 'cancelled'],
+  queued: ['running', 'cancelled', 'scheduled'],
   running: ['succeeded', 'failed', 'cancelled', 'recovering', 'awaiting_approval'],
   awaiting_approval: ['queued', 'rejected', 'expired', 'cancelled'],
   recovering: ['interrupted'],
@@ -69,7 +72,14 @@ export interface OperationSpec {
   refresh?: boolean;
   /** A remediation: the drift check whose drift it corrects. */
   remediates?: string;
+  /** Run whatever the maintenance window says: an admin's emergency, with its reason. */
+  bypassWindow?: { reason: string };
+  /** A preview run for the advance notice of a scheduled operation. */
+  notice?: { operation: string; notice: MaintenanceNoticeKind; notBefore: string | null };
 }
+
+/** The first notice goes when an operation is scheduled, the second some hours before its window opens. */
+export type MaintenanceNoticeKind = 'scheduled' | 'upcoming';
 
 /** A saved plan, as an operation awaiting approval shows it. */
 export interface PlanView {
@@ -111,6 +121,8 @@ export interface Operation {
   programDigest: string | null;
   /** On a protected environment: the saved plan it applies, once planned. */
   plan: PlanView | null;
+  /** While scheduled: when its environment's maintenance window next opens (null if none is coming). */
+  notBefore: string | null;
 }
 
 export interface OperationEvent {

@@ -5,6 +5,7 @@
 // way. Recovery acts as the principal system:recovery and is audited.
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { systemActor } from '../auth/actor.js';
 import type { Governance } from '../auth/governance.js';
@@ -13,6 +14,8 @@ import type { Engine } from '../engine/types.js';
 import { ConflictError } from '../errors.js';
 import type { ExpiredLease, LeaseRepository } from '../store/lease-repository.js';
 import type { OperationRepository } from '../store/operation-repository.js';
+import type { Database } from '../store/schema.js';
+import type { Operation } from './operation.js';
 import type { OperationSignals } from './operation-signals.js';
 
 export interface RecoveryOptions {
@@ -20,6 +23,8 @@ export interface RecoveryOptions {
   leaseMs: number;
   /** How long an orphaned CLI gets to stop after its one SIGINT before it is killed (a lease period). */
   cliGraceMs: number;
+  /** More writes that commit with an operation's end (the advance notice an interrupted preview was run for). */
+  ended?: (tx: Kysely<Database>, operation: Operation) => Promise<void>;
 }
 
 const RECOVERY = systemActor('recovery');
@@ -89,6 +94,7 @@ export class Recovery {
       }
       await this.operations.transition(expired.id, {
         from: 'recovering', to: 'interrupted', owner: this.options.owner, set: { error: INTERRUPTED, error_code: 'interrupted' },
+        also: async (tx, interrupted) => this.options.ended?.(tx, interrupted),
       });
       log.warn('operation interrupted');
       this.signals.notify(expired.id);

@@ -149,7 +149,7 @@ async function isolate(databaseUrl: string | undefined, dataDir: string): Promis
   try {
     const now = Date.now();
     const ended = { finished_at: now, lease_owner: null, lease_expires_at: null, error: 'ended by the disaster-recovery drill in its copy of the database' };
-    await copy.db.updateTable('operations').set({ ...ended, status: 'cancelled', error_code: 'cancelled' }).where('status', 'in', ['queued', 'awaiting_approval']).execute();
+    await copy.db.updateTable('operations').set({ ...ended, status: 'cancelled', error_code: 'cancelled' }).where('status', 'in', ['queued', 'scheduled', 'awaiting_approval']).execute();
     await copy.db.updateTable('operations').set({ ...ended, status: 'interrupted', error_code: 'interrupted' }).where('status', 'in', ['running', 'recovering']).execute();
   } finally {
     await copy.close();

@@ -23,6 +23,8 @@ export interface RollbackRequest {
   message?: string;
   /** Skip approval (admin with a second factor, where the policy allows it). */
   emergency?: boolean;
+  /** Run now whatever the maintenance window says (an admin with a second factor, with a reason). */
+  bypassWindow?: { reason?: string };
 }
 
 export class Rollbacks {
@@ -66,6 +68,7 @@ export class Rollbacks {
       const queued = await this.operations.queue(tx, actor, environment, {
         type: 'update', spec: { scope: 'all', rollback: { to: target.id, from: current?.id ?? null, emergency } },
         configVersion: version.version, programDigest: target.programDigest, message: request.message ?? `rollback to release ${target.number}`,
+        bypassWindow: request.bypassWindow,
       });
       await this.outbox.append(tx, {
         kind: 'rollback.queued', environment, operationId: queued.id,

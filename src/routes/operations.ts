@@ -22,7 +22,9 @@ export const operationRoutes: FastifyPluginAsyncTypebox<{ operations: OperationS
         + 'environment) returns the first operation. Destroy needs an admin session. The operation runs with '
         + 'one configuration version: `configVersion`, a new one made from `config` changes in the same '
         + 'transaction, or the latest. On a protected environment an update or destroy plans first and waits '
-        + 'for approval (status awaiting_approval; ?wait= returns then).',
+        + 'for approval (status awaiting_approval; ?wait= returns then). An update or destroy asked for while the environment\'s '
+        + 'maintenance window is shut is scheduled (status scheduled, notBefore = the next opening) and runs when it opens; '
+        + '`bypassWindow` (an admin with a second-factor session, with a reason) runs it now.',
       params: Type.Object({ env: EnvironmentName }),
       headers: Type.Object({
         'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7e]+$' })),
@@ -34,9 +36,9 @@ export const operationRoutes: FastifyPluginAsyncTypebox<{ operations: OperationS
       },
     },
   }, async (request, reply) => {
-    const { type, scope = 'all', message, debug, configVersion, config } = request.body;
+    const { type, scope = 'all', message, debug, configVersion, config, bypassWindow } = request.body;
     const { operation, created } = await operations.enqueue(
-      actorOf(request), request.params.env, { type, scope, message, debug, configVersion, config: config as never }, request.headers['idempotency-key'],
+      actorOf(request), request.params.env, { type, scope, message, debug, configVersion, config: config as never, bypassWindow }, request.headers['idempotency-key'],
     );
     if (!created) reply.header('idempotent-replayed', 'true');
     return reply.code(202).header('location', `/v1/operations/${operation.id}`).send(operation);

@@ -12,7 +12,7 @@ import type { Promotions } from '../releases/promotions.js';
 import type { Releases } from '../releases/releases.js';
 import type { Rollbacks } from '../releases/rollbacks.js';
 import { actorOf } from './request-actor.js';
-import { ANY_CREDENTIAL, EnvironmentName, OperationId, PageOf, PageQuery, PrintableText, problems } from './schemas.js';
+import { ANY_CREDENTIAL, BypassWindow, EnvironmentName, OperationId, PageOf, PageQuery, PrintableText, problems } from './schemas.js';
 
 export interface ReleaseServices {
   versions: ConfigVersions;
@@ -130,12 +130,14 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<ReleaseServices> = async (
     schema: {
       security: ANY_CREDENTIAL, operationId: 'rollback', tags,
       summary: 'Deploy an earlier release again: its program snapshot and its configuration',
-      description: 'Approval rules apply; with `emergency: true`, where the policy allows it, an admin with a second-factor session rolls back at once.',
+      description: 'Approval rules apply; with `emergency: true`, where the policy allows it, an admin with a second-factor session rolls back at once. '
+        + 'Outside the maintenance window it is scheduled, unless `bypassWindow` (an admin with a second-factor session, with a reason) runs it now.',
       params: Env,
       body: Type.Object({
         release: Type.Union([Type.Literal('previous'), Type.String({ format: 'uuid' })], { description: 'A release id, or "previous"' }),
         message: Type.Optional(PrintableText(500)),
         emergency: Type.Optional(Type.Boolean()),
+        bypassWindow: Type.Optional(BypassWindow),
       }, { additionalProperties: false }),
       response: { 202: Type.Ref('Operation'), ...problems(400, 401, 403, 404, 409, 413, 415, 429, 500) },
     },

@@ -59,10 +59,17 @@ export const Operation = Type.Object({
     restore: Type.Optional(Type.Object({ backup: Type.String({ description: 'The backup whose state it imports' }) }, { additionalProperties: false })),
     refresh: Type.Optional(Type.Boolean({ description: 'The state is refreshed before the update (--refresh)' })),
     remediates: Type.Optional(Type.String({ description: 'The drift check whose drift this update corrects' })),
+    bypassWindow: Type.Optional(Type.Object({ reason: Type.String() }, { additionalProperties: false, description: 'Run whatever the maintenance window said: an admin\'s emergency, with its reason' })),
+    notice: Type.Optional(Type.Object({
+      operation: OperationId,
+      notice: Type.Enum(['scheduled', 'upcoming'] as const),
+      notBefore: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    }, { additionalProperties: false, description: 'A preview run for the advance notice (maintenance.notice) of this scheduled operation' })),
   }, { additionalProperties: false, description: 'What the operation was asked to do beyond its type' }),
   message: Type.Union([Type.String(), Type.Null()]),
   status: Type.Enum(STATUSES, {
     description: 'queued → running → succeeded | failed | cancelled; a running operation whose runner died is recovering (it still holds the stack) and then interrupted. '
+      + 'A change that maintenance windows hold is scheduled (not before notBefore) while its environment\'s window is shut, and queued again when it opens. '
       + 'On a protected environment an update or destroy first plans and is awaiting_approval (no engine runs), then is queued again to apply its plan once approved, or ends rejected, expired or cancelled',
   }),
   requestedBy: Type.String(),
@@ -84,7 +91,13 @@ export const Operation = Type.Object({
   configVersion: Type.Union([Type.Integer(), Type.Null()], { description: 'The configuration version it runs with' }),
   programDigest: Type.Union([Type.String(), Type.Null()], { description: 'sha256 of the program it runs (Pulumi.yaml, programs/, package.json, package-lock.json)' }),
   plan: Type.Union([Type.Ref('Plan'), Type.Null()], { description: 'On a protected environment: the saved plan, once made' }),
+  notBefore: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: "While scheduled: when its environment's maintenance window next opens (null when no opening is coming)" }),
 }, { $id: 'Operation', additionalProperties: false });
+
+/** An emergency: run now whatever the maintenance window says. */
+export const BypassWindow = Type.Object({
+  reason: Type.Optional(PrintableText(500, 'Why this change cannot wait: required (400 bypass_reason_required), kept in the audit trail')),
+}, { additionalProperties: false, description: 'Run now even though the maintenance window is shut: an admin of the environment with a second-factor session' });
 
 /** A configuration path, as `pulumi config set --path` takes it. */
 export const ConfigPath = Type.String({ pattern: CONFIG_PATH_PATTERN, maxLength: MAX_PATH_LENGTH, description: 'A path as `pulumi config set --path` takes it: backend.image, aws:region, hosts[0]' });
@@ -140,6 +153,7 @@ export const OperationRequest = Type.Object({
   debug: Type.Optional(Type.Boolean({ description: "Keep the engine's debug diagnostics in this operation's events (left out by default)" })),
   configVersion: Type.Optional(Type.Integer({ minimum: 1, description: 'Run with this configuration version (default: the latest)' })),
   config: Type.Optional(Type.Ref('ConfigChange', { description: 'Make a new configuration version from the latest and run with it, in one transaction: CI\'s one-call deploy of a new image' })),
+  bypassWindow: Type.Optional(BypassWindow),
 }, { additionalProperties: false });
 export type OperationRequest = Static<typeof OperationRequest>;
 

@@ -25,13 +25,20 @@ export class LeaseRepository {
   /**
    * Claims the oldest queued operation of an environment that nothing holds, FIFO per
    * environment (`readOnlyTypes`: those that never wait for an operation awaiting approval). The unique index on holding operations makes a lost race fail, not overlap.
+   * In the environments whose maintenance window is `shut`, operations the windows hold are
+   * not claimed; elsewhere a scheduled one is claimed like a queued one, in the same order, so
+   * a change queued as its window opens never overtakes one scheduled before it.
    */
-  async claim(owner: string, leaseMs: number, environments: readonly string[], readOnlyTypes: readonly string[], now = Date.now()): Promise<Operation | undefined> {
+  async claim(
+    owner: string, leaseMs: number, environments: readonly string[], readOnlyTypes: readonly string[], shut: readonly string[] = [], now = Date.now(),
+  ): Promise<Operation | undefined> {
     if (!environments.length) return undefined;
-    const candidates = await this.db.selectFrom('operations')
+    let query = this.db.selectFrom('operations')
       .select(['environment', (eb) => eb.fn.min('seq').as('seq')])
-      .where('status', '=', 'queued')
-      .where('environment', 'in', environments)
+      .where('status', 'in', ['queued', 'scheduled'])
+      .where('environment', 'in', environments);
+    if (shut.length) query = query.where((eb) => eb.or([eb('held_by_windows', '=', 0), eb('environment', 'not in', [...shut])]));
+    const candidates = await query
       .where('environment', 'not in', (eb) => eb.selectFrom('operations').select('environment').where('status', 'in', [...HOLDING_STATUSES]))
       // A repair session holds its environment's queue until it closes or idles out.
       .where('environment', 'not in', (eb) => eb.selectFrom('repair_sessions').select('environment').where('closed_at', 'is', null).where('idle_until', '>', now))
@@ -47,7 +54,7 @@ export class LeaseRepository {
       if (!first) continue;
       try {
         return await this.operations.transition(first.id, {
-          from: 'queued', to: 'running', now,
+          from: ['queued', 'scheduled'], to: 'running', now,
           set: { started_at: now, lease_owner: owner, lease_expires_at: databaseNowPlus(this.dialect, leaseMs) },
         });
       } catch (error) {

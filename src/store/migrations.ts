@@ -375,5 +375,25 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
           .where(sql.ref('closed_at'), 'is', null).execute();
       },
     },
+    '0008_maintenance_windows': {
+      async up(db: Kysely<any>) {
+        // An environment's maintenance calendar: recurring windows and freezes (JSON lists, checked
+        // by the domain before they are written) and how many hours ahead the second notice goes.
+        await db.schema.createTable('maintenance_calendars')
+          .addColumn('environment', 'text', (c) => c.primaryKey())
+          .addColumn('windows', 'text', (c) => c.notNull())
+          .addColumn('freezes', 'text', (c) => c.notNull())
+          .addColumn('notice_hours', 'integer', (c) => c.notNull())
+          .addColumn('updated_by', 'text', (c) => c.notNull())
+          .addColumn('updated_at', bigint, (c) => c.notNull())
+          .execute();
+        // Whether windows hold an operation (its kind waits for them and nobody bypassed them), and,
+        // while it is scheduled, when its window opens. A replica claims the second notice by
+        // setting upcoming_notice_at from null, so it is sent once.
+        await db.schema.alterTable('operations').addColumn('held_by_windows', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        await db.schema.alterTable('operations').addColumn('not_before', bigint).execute();
+        await db.schema.alterTable('operations').addColumn('upcoming_notice_at', bigint).execute();
+      },
+    },
   };
 }

@@ -28,6 +28,10 @@ export interface NewOperation {
   programDigest: string;
   /** What the caller asked for beyond the spec (a configuration change...), for Idempotency-Key replays. */
   request?: unknown;
+  /** Maintenance windows hold it: it is claimed only while its environment's window is open. */
+  held?: boolean;
+  /** Scheduled rather than queued: its window is shut until notBefore (null: no opening is coming). */
+  schedule?: { notBefore: number | null; upcomingNoticeAt: number | null };
 }
 
 export interface Transition {
@@ -47,7 +51,7 @@ export interface Transition {
 export class OperationRepository {
   constructor(private readonly db: Kysely<Database>, private readonly outbox: OutboxRepository) {}
 
-  /** Queues an operation inside `tx`, announcing it in the outbox. */
+  /** Queues (or schedules) an operation inside `tx`, announcing it in the outbox. */
   async insert(tx: Kysely<Database>, input: NewOperation, now: number): Promise<Operation> {
     const row = {
       id: randomUUID(),
@@ -56,7 +60,10 @@ export class OperationRepository {
       scope: input.spec.scope,
       spec: JSON.stringify(input.spec),
       message: input.message ?? null,
-      status: 'queued',
+      status: input.schedule ? 'scheduled' : 'queued',
+      held_by_windows: input.held ? 1 : 0,
+      not_before: input.schedule?.notBefore ?? null,
+      upcoming_notice_at: input.schedule?.upcomingNoticeAt ?? null,
       requested_by: input.requestedBy,
       idempotency_key: input.idempotencyKey ?? null,
       request_hash: input.idempotencyKey ? requestHash(input) : null,
@@ -65,7 +72,8 @@ export class OperationRepository {
       program_digest: input.programDigest,
     };
     const inserted = await tx.insertInto('operations').values(row).returningAll().executeTakeFirstOrThrow();
-    await this.outbox.append(tx, { kind: 'operation.queued', environment: input.environment, operationId: row.id, payload: { type: input.type } }, now);
+    const scheduled = input.schedule ? { scheduled: true, notBefore: isoTime(input.schedule.notBefore) } : {};
+    await this.outbox.append(tx, { kind: 'operation.queued', environment: input.environment, operationId: row.id, payload: { type: input.type, ...scheduled } }, now);
     return toOperation(inserted);
   }
 
@@ -249,6 +257,7 @@ export function toOperation(row: Row): Operation {
     configVersion: row.config_version,
     programDigest: row.program_digest,
     plan: row.plan ? (JSON.parse(row.plan) as PlanView) : null,
+    notBefore: row.status === 'scheduled' ? isoTime(row.not_before) : null,
   };
 }
 

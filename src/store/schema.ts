@@ -35,6 +35,12 @@ export interface OperationsTable {
   /** The saved plan an operation on a protected environment waits on (JSON), once planned. */
   plan: string | null;
   awaiting_since: number | null;
+  /** 1 when maintenance windows hold it: its kind waits for them and nobody bypassed them. */
+  held_by_windows: Generated<number>;
+  /** While scheduled: when its environment's window next opens. */
+  not_before: number | null;
+  /** When its second advance notice was claimed (or that none is needed). */
+  upcoming_notice_at: number | null;
 }
 
 export interface OperationEventsTable {
@@ -257,6 +263,15 @@ export interface DriftStatesTable {
   checked_at: number;
 }
 
+export interface MaintenanceCalendarsTable {
+  environment: string;
+  windows: string;
+  freezes: string;
+  notice_hours: number;
+  updated_by: string;
+  updated_at: number;
+}
+
 export interface DriftSchedulesTable {
   environment: string;
   cron: string;
@@ -304,5 +319,6 @@ export interface Database {
   state_backups: StateBackupsTable;
   drift_states: DriftStatesTable;
   drift_schedules: DriftSchedulesTable;
+  maintenance_calendars: MaintenanceCalendarsTable;
   repair_sessions: RepairSessionsTable;
 }

@@ -151,4 +151,18 @@ describe.each(DATABASES)('Slack ChatOps on %s', (database) => {
     // Another person passes that rule, and meets the next: a preview never awaits approval.
     expect((await slack(press('U0BOB'))).json().text).toMatch(/not awaiting approval/);
   });
+
+  it('posts advance notices of scheduled maintenance to the approval channel', async () => {
+    const { id } = (await service.inject({ method: 'POST', url: '/v1/environments/production/operations', payload: { type: 'preview' } })).json();
+    // What the calendar writes when a change is scheduled; here the outbox row alone.
+    await service.database.db.transaction().execute((tx) => service.repositories.outbox.append(tx, {
+      kind: 'maintenance.notice', environment: 'production', operationId: id,
+      payload: { notice: 'scheduled', type: 'update', notBefore: '2026-11-29T07:00:00.000Z', requestedBy: 'carol', summary: { update: 2, same: 5 } },
+    }));
+    const post = await waitFor('the notice in Slack', () => slackApi.requests.find((r) => JSON.parse(r.body).text?.startsWith('Scheduled maintenance')), 20);
+    expect(post.headers.authorization).toBe(`Bearer ${BOT_TOKEN}`);
+    expect(JSON.parse(post.body)).toEqual({
+      channel: 'C0APPROVALS', text: `Scheduled maintenance: update of *production* by carol at 2026-11-29T07:00:00.000Z (update 2): operation ${id}`,
+    });
+  });
 });
