@@ -178,6 +178,8 @@ export interface ReleasesTable {
   approved_by: string;
   status: string;
   created_at: number;
+  /** verifying | verified | failed_verification | inconclusive; null where the environment had no health checks. */
+  verification: string | null;
 }
 
 export interface WebhooksTable {
@@ -305,4 +307,30 @@ export interface Database {
   drift_states: DriftStatesTable;
   drift_schedules: DriftSchedulesTable;
   repair_sessions: RepairSessionsTable;
+  health_checks: HealthChecksTable;
+  release_verifications: ReleaseVerificationsTable;
+}
+
+export interface HealthChecksTable {
+  environment: string;
+  spec: string;
+  updated_by: string;
+  updated_at: number;
+}
+
+export interface ReleaseVerificationsTable {
+  release_id: string;
+  environment: string;
+  release_number: number;
+  status: string;
+  spec: string;
+  progress: string;
+  may_roll_back: number;
+  started_at: number;
+  bake_until: number;
+  finished_at: number | null;
+  reason: string | null;
+  rollback_operation_id: string | null;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
 }
