@@ -46,7 +46,7 @@ export function normalizeSpec(input: HealthCheckInput, defaultPrometheusUrl: str
   if (input.prometheus) {
     const seen = new Set<string>();
     const queries = input.prometheus.queries.map((q, i) => {
-      const field = `prometheus.queries[${i}]`;
+      const field = `prometheus.queries.${i}`;
       if (!parseCondition(q.condition)) {
         throw new InvalidInputError('invalid_condition', `${field}.condition ${JSON.stringify(q.condition)} does not parse: write a comparison and a number, like "< 0.05"`, { field: `${field}.condition` });
       }

@@ -49,10 +49,10 @@ describe('health check specs', () => {
       return 'accepted';
     };
     expect(refused(() => normalizeSpec({ bakeSeconds: 10, prometheus: { url: 'http://p', queries: [{ ...query, condition: 'below 5' }] } }, undefined)))
-      .toEqual(['invalid_condition', 'prometheus.queries[0].condition']);
+      .toEqual(['invalid_condition', 'prometheus.queries.0.condition']);
     expect(refused(() => normalizeSpec({ bakeSeconds: 10, prometheus: { queries: [query] } }, undefined))).toEqual(['prometheus_url_required', 'prometheus.url']);
     expect(refused(() => normalizeSpec({ bakeSeconds: 10, prometheus: { queries: [query] } }, 'http://default'))).toBe('accepted');
-    expect(refused(() => normalizeSpec({ bakeSeconds: 10, prometheus: { url: 'http://p', queries: [query, query] } }, undefined))).toEqual(['invalid_request', 'prometheus.queries[1].name']);
+    expect(refused(() => normalizeSpec({ bakeSeconds: 10, prometheus: { url: 'http://p', queries: [query, query] } }, undefined))).toEqual(['invalid_request', 'prometheus.queries.1.name']);
     expect(refused(() => normalizeSpec({ bakeSeconds: 10 }, undefined))).toEqual(['no_health_checks', 'rollout']);
   });
 });
