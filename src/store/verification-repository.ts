@@ -60,10 +60,11 @@ export class VerificationRepository {
     return rows.map(toVerification);
   }
 
-  /** Takes every running verification whose lease is free or expired (or already ours); returns those now ours. */
-  async claim(owner: string, leaseMs: number): Promise<Verification[]> {
+  /** Takes every running verification of `environments` whose lease is free or expired (or already ours); returns those now ours. */
+  async claim(owner: string, leaseMs: number, environments: readonly string[]): Promise<Verification[]> {
+    if (!environments.length) return [];
     await this.db.updateTable('release_verifications').set({ lease_owner: owner, lease_expires_at: databaseNowPlus(this.dialect, leaseMs) })
-      .where('status', '=', 'verifying')
+      .where('status', '=', 'verifying').where('environment', 'in', [...environments])
       .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_owner', '=', owner), eb('lease_expires_at', '<', databaseNow(this.dialect))]))
       .execute();
     const rows = await this.db.selectFrom('release_verifications').selectAll().where('status', '=', 'verifying').where('lease_owner', '=', owner)

@@ -76,7 +76,7 @@ export class Verifier {
 
   /** One pass: claim, measure what is due, decide. */
   async tick(now = Date.now()): Promise<void> {
-    for (const verification of await this.parts.verifications.claim(this.options.owner, this.options.leaseMs)) {
+    for (const verification of await this.parts.verifications.claim(this.options.owner, this.options.leaseMs, this.parts.catalog.names)) {
       const log = this.log.child({ environment: verification.environment, release: verification.releaseId });
       try {
         await this.advance(verification, now, log);
