@@ -1,6 +1,6 @@
 // The verifier across replicas and process death, on one PostgreSQL database: two replicas both
 // run a verifier, yet a verification's queries reach Prometheus exactly `count` times (one
-// replica holds it); and when the replica holding one is killed mid-bake, the other takes it
+// replica holds it), and a promotion waits for its end; and when the replica holding one is killed mid-bake, the other takes it
 // over once its lease expires and resumes from the recorded measurements, not from zero.
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
@@ -88,9 +88,12 @@ describe.skipIf(!DATABASES.includes('postgres'))('the verifier on two replicas',
     }
   };
 
-  it('runs a verification on one replica only', async () => {
+  it('runs a verification on one replica only; only a verified release is promoted out of its environment', async () => {
     const release = await update(replicas[0]!);
     expect(release.verification).toBe('verifying');
+    const early = await api(replicas[1]!, '/v1/environments/testing/promotions', { method: 'POST', body: {} });
+    expect(early.status, early.body).toBe(409);
+    expect(early.json().code).toBe('release_not_verified');
     const ended = await waitFor('the verification to end', async () => {
       const v = await verification(replicas[1]!, release);
       return v.status !== 'verifying' && v;
@@ -98,6 +101,8 @@ describe.skipIf(!DATABASES.includes('postgres'))('the verifier on two replicas',
     expect(ended.status, ended.reason).toBe('verified');
     expect(ended.checks['query:error-ratio']).toMatchObject({ measurements: 3, failures: 0 });
     expect(queries).toHaveLength(3);
+    const promoted = await api(replicas[1]!, '/v1/environments/testing/promotions', { method: 'POST', body: {} });
+    expect(promoted.status, promoted.body).toBe(202);
   });
 
   it('resumes a verification whose replica died, from its recorded measurements', async () => {
