@@ -3,7 +3,8 @@
 // verified; release 2 (a new backend image) meets an error ratio of 0.5 and Stackpilot rolls it
 // back on its own within the bake period, as system:verifier, with the reason; the Deployment
 // read from the Kubernetes API runs release 1's image again. The same change with the ratio at 0
-// is verified; with Prometheus unreachable it ends inconclusive and nothing is rolled back.
+// is verified; with Prometheus unreachable it ends inconclusive and nothing is rolled back. A
+// Deployment changed behind Pulumi's back fails the rollout check.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES } from '../support/databases.js';
@@ -153,5 +154,29 @@ describe.each(DATABASES)('verified releases on %s', (database) => {
     const promotion = await service.inject({ method: 'POST', url: '/v1/environments/testing/promotions', payload: {} });
     expect(promotion.statusCode, promotion.body).toBe(409);
     expect(promotion.json().code).toBe('release_not_verified');
+  });
+
+  it('fails a release whose Deployment stops running its image, and never rolls back an automatic rollback in turn', async () => {
+    const set = await service.inject({ method: 'PUT', url: '/v1/environments/development/health-checks', payload: { bakeSeconds: BAKE_SECONDS, rollout: true } });
+    expect(set.statusCode, set.body).toBe(200);
+    const release = await deploy('1.1.0');
+    // Someone changes the Deployment behind Pulumi's back while the release bakes.
+    await kubectlJson(kubeconfig, '-n', namespace, 'set', 'image', 'deployment/backend', `backend=${REGISTRY}/backend:1.0.0`);
+    const verification = await verified(release);
+    expect(verification.status).toBe('failed_verification');
+    expect(verification.reason).toContain(`backend runs ${REGISTRY}/backend:1.0.0, not the release's ${REGISTRY}/backend:1.1.0`);
+    const rollback = await settled(service, verification.rollbackOperationId);
+    expect(rollback.status, rollback.error).toBe('succeeded');
+    const lastVerified = (await service.inject({ url: `/v1/environments/development/releases/${rollback.spec.rollback.to}` })).json();
+    expect(lastVerified).toMatchObject({ verification: 'verified', images: { 'backend.image': `${REGISTRY}/backend:1.1.0` } });
+
+    // Pulumi's state already says 1.1.0, so the rollback changes nothing in the cluster and its
+    // release fails the same check: it is not rolled back again.
+    const made = (await service.inject({ url: '/v1/environments/development' })).json().currentRelease;
+    expect(made.operationId).toBe(rollback.id);
+    const again = await verified(made);
+    expect(again.status).toBe('failed_verification');
+    expect(again.reason).toContain('no rollback: it was made by an automatic rollback');
+    expect(again.rollbackOperationId).toBeNull();
   });
 });
