@@ -13,7 +13,7 @@ export const SPEC_FILE = join(repoDir, 'openapi', 'openapi.json');
 export const CLIENT_TYPES_FILE = join(repoDir, 'clients', 'typescript', 'schema.d.ts');
 
 export async function generateSpec(): Promise<unknown> {
-  const app = await buildApp({ rateLimit: { max: 1, maxPerSource: 1, windowSeconds: 60 }, releases: {}, recovery: {} } as AppServices, createLogger('silent'));
+  const app = await buildApp({ rateLimit: { max: 1, maxPerSource: 1, windowSeconds: 60 }, releases: {}, recovery: {}, verification: {} } as AppServices, createLogger('silent'));
   await app.ready();
   const spec = app.swagger();
   await app.close();

@@ -118,6 +118,8 @@ const Settings = Type.Object({
   backupKeepDays: Type.Integer({ minimum: 0, maximum: 36_500 }),
   /** A repair session unused this long expires, and the environment's queue goes on. */
   repairIdleSeconds: Type.Integer({ minimum: 10, maximum: 86_400 }),
+  /** The Prometheus health-check queries ask, where an environment's checks name none. */
+  prometheusUrl: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
 }, { additionalProperties: false });
 
 export type Config = Readonly<Static<typeof Settings>>;
@@ -178,6 +180,7 @@ const VARIABLES = {
   backupKeepLast: ['STACKPILOT_BACKUP_KEEP_LAST', '50'],
   backupKeepDays: ['STACKPILOT_BACKUP_KEEP_DAYS', '30'],
   repairIdleSeconds: ['STACKPILOT_REPAIR_IDLE_SECONDS', '900'],
+  prometheusUrl: ['STACKPILOT_PROMETHEUS_URL', undefined],
 } as const satisfies Record<Key, readonly [string, string | undefined]>;
 
 /** Variables that carry secrets: each may be given as NAME_FILE, and is removed from process.env once read. */

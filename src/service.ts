@@ -68,9 +68,17 @@ import { RepairRepository } from './store/repair-repository.js';
 import { MaintenanceCalendar } from './calendar/maintenance-calendar.js';
 import { MaintenanceNotices } from './calendar/maintenance-notices.js';
 import { CalendarRepository } from './store/calendar-repository.js';
+import { HealthCheckRepository } from './store/health-check-repository.js';
+import { VerificationRepository } from './store/verification-repository.js';
+import { CloudWatchAlarmStates } from './verification/cloudwatch-alarms.js';
+import { HealthChecks } from './verification/health-checks.js';
+import { Verifier } from './verification/verifier.js';
 
 /** Wakes event streams on every replica when a batch of an operation's events lands. */
 const EVENTS_CHANNEL = 'stackpilot_events';
+
+/** How often the verifier looks for measurements due (the shortest interval a check has is 2 s). */
+const VERIFIER_TICK_MS = 1000;
 
 /** How often the audit trail's head is written outside its database. */
 const AUDIT_ANCHOR_MS = 60_000;
@@ -94,6 +102,7 @@ export interface Service {
   recovery: { backups: StateBackups; drift: DriftChecks };
   /** Maintenance windows and their advance notices. */
   calendar: MaintenanceCalendar;
+  verification: { healthChecks: HealthChecks; verifier: Verifier };
   /** Stops taking work, drains running operations, closes the app and the database. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -156,7 +165,10 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   for (const environment of catalog.names) await versions.importFile(environment);
   const programs = new ProgramSnapshots(config.projectDir, join(config.dataDir, 'programs'));
   const releases = new Releases(new ReleaseRepository(db), new ConfigVersionRepository(db), catalog, governance, outbox);
-  const steps = new ReleaseSteps({ versions, programs, releases, policy, outbox, plansDir: join(config.dataDir, 'plans') }, operationRows, engine);
+  const releaseRows = new ReleaseRepository(db);
+  const verifications = new VerificationRepository(db, dialect);
+  const healthChecks = new HealthChecks(new HealthCheckRepository(db), verifications, releaseRows, catalog, governance, outbox, config.prometheusUrl);
+  const steps = new ReleaseSteps({ versions, programs, releases, policy, outbox, healthChecks, plansDir: join(config.dataDir, 'plans') }, operationRows, engine);
   const owner = newOwnerId();
   const leaseMs = config.leaseSeconds * 1000;
   const listener = database.pool && config.databaseUrl ? new PgListener(config.databaseUrl, [OUTBOX_CHANNEL, EVENTS_CHANNEL], database.pool) : undefined;
@@ -191,8 +203,11 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     pollMs: config.pollMilliseconds, onEnqueued: () => queue.kick(),
     maxStreamsPerPrincipal: config.maxStreamsPerPrincipal, revalidateMs: config.streamRecheckSeconds * 1000,
   });
-  const promotions = new Promotions(releases, versions, operations, catalog, governance, policy);
+  const promotions = new Promotions(releases, versions, operations, catalog, governance, policy, (environment) => healthChecks.required(environment));
   const rollbacks = new Rollbacks(releases, versions, programs, operations, catalog, governance, policy, outbox);
+  const verifier = new Verifier({
+    db, verifications, releases: releaseRows, rollbacks, versions, catalog, engine, governance, outbox, alarms: new CloudWatchAlarmStates(),
+  }, { owner, leaseMs, tickMs: VERIFIER_TICK_MS, kubeconfig: config.kubeconfig, prometheusUrl: config.prometheusUrl }, logger.child({ component: 'verifier' }));
   const repairs = new RepairSessions(new RepairRepository(db), operationRows, backups, engine, catalog, governance, {
     idleMs: config.repairIdleSeconds * 1000, kick: () => queue.kick(),
     source: async (environment) => {
@@ -237,6 +252,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     operations, access, authenticator, audit, readiness,
     recovery: { backups, restores: restoreRequests, drift: driftChecks, repairs },
     calendar,
+    verification: { healthChecks },
     rateLimit: { max: config.rateLimitPerMinute, maxPerSource: config.rateLimitPerSourcePerMinute, windowSeconds: 60, store: dialect === 'postgres' ? databaseRateLimitStore(db) : undefined },
   }, logger, {
     tls: config.tlsCert && config.tlsKey ? { cert: config.tlsCert, key: config.tlsKey } : undefined,
@@ -248,6 +264,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     throw new StartupError(`cannot start the integrations: ${error.message.split('\n')[0]} (is STACKPILOT_METRICS_PORT taken?)`);
   });
   queue.start();
+  verifier.start();
   dispatcher.start();
   readiness.start();
   const anchoring = setInterval(() => void audit.anchor().catch((error) => logger.warn({ err: error }, 'could not anchor the audit trail')), AUDIT_ANCHOR_MS);
@@ -256,6 +273,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   let stopping: Promise<void> | undefined;
   const stop = (graceMs = config.shutdownGraceSeconds * 1000) => (stopping ??= (async () => {
     await queue.drain(graceMs);
+    await verifier.stop();
     clearInterval(anchoring);
     await audit.anchor().catch(() => undefined);
     await dispatcher.stop();
@@ -271,6 +289,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     releases: { versions, approvals, releases, policy },
     recovery: { backups, drift: driftChecks },
     calendar,
+    verification: { healthChecks, verifier },
     repositories: { operations: operationRows, leases, eventLog, outbox },
   };
 }

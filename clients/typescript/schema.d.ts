@@ -335,6 +335,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/environments/{env}/health-checks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The environment's health checks (404 health_checks_not_found when none) */
+        get: operations["getHealthChecks"];
+        /**
+         * Set the environment's health checks: each new release bakes and is verified against them (admin; audited)
+         * @description A release that fails them is rolled back to the last verified release by system:verifier; one whose checks cannot be measured ends inconclusive. A promotion out of an environment with health checks needs a verified release.
+         */
+        put: operations["setHealthChecks"];
+        post?: never;
+        /** Stop verifying new releases (admin; audited) */
+        delete: operations["deleteHealthChecks"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/environments/{env}/operations": {
         parameters: {
             query?: never;
@@ -402,6 +424,23 @@ export interface paths {
         };
         /** One release */
         get: operations["getRelease"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/environments/{env}/releases/{id}/verification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A release's verification: each check's measurements, the outcome and why */
+        get: operations["getReleaseVerification"];
         put?: never;
         post?: never;
         delete?: never;
@@ -984,6 +1023,27 @@ export interface components {
              */
             role: "viewer" | "deployer" | "approver" | "admin";
         };
+        HealthCheckSpec: {
+            bakeSeconds: number;
+            cloudwatch?: {
+                alarms: string[];
+                interval: number;
+                region: string;
+            };
+            prometheus?: {
+                queries: {
+                    condition: string;
+                    consecutiveErrorLimit: number;
+                    count: number;
+                    failureLimit: number;
+                    interval: number;
+                    name: string;
+                    query: string;
+                }[];
+                url?: string;
+            };
+            rollout: boolean;
+        };
         Operation: {
             cancelRequested: boolean;
             /** @description The configuration version it runs with */
@@ -1049,6 +1109,11 @@ export interface components {
                     backup: string;
                 };
                 rollback?: {
+                    /** @description Queued by the verifier (system:verifier) when the release it rolls away from failed verification */
+                    automatic?: {
+                        /** @description Why the verifier rolled back: the check that failed and what it measured */
+                        reason: string;
+                    };
                     /** @description Run without approval by an admin with a second factor */
                     emergency: boolean;
                     /** @description The release it rolls away from */
@@ -1149,6 +1214,8 @@ export interface components {
             requestedBy: string;
             /** @enum {unknown} */
             status: "current" | "superseded" | "rolled_back";
+            /** @description How its verification went (GET …/verification for the details); null where the environment had no health checks */
+            verification: ("verifying" | "verified" | "failed_verification" | "inconclusive") | null;
         };
         /** @description An export of the stack's state (secrets stay ciphertext) */
         StateBackup: {
@@ -2994,6 +3061,313 @@ export interface operations {
             };
         };
     };
+    getHealthChecks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Environment (= stack) name */
+                env: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Environment (= stack) name */
+                        environment: string;
+                        spec: components["schemas"]["HealthCheckSpec"];
+                        /** Format: date-time */
+                        updatedAt: string;
+                        updatedBy: string;
+                    };
+                };
+            };
+            /** @description Invalid input; `field` names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed; the request id identifies it in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    setHealthChecks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Environment (= stack) name */
+                env: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description How long a new release bakes before it can be verified */
+                    bakeSeconds: number;
+                    cloudwatch?: {
+                        /** @description Alarm names; one in ALARM fails the release */
+                        alarms: string[];
+                        /** @description Seconds between readings (default 60) */
+                        interval?: number;
+                        /** @description AWS region of the alarms */
+                        region: string;
+                    };
+                    prometheus?: {
+                        queries: {
+                            /** @description What the first sample must satisfy: a comparison and a number, like "< 0.05" (Argo's "result[0] < 0.05" reads too) */
+                            condition: string;
+                            /**
+                             * @description Measurements in a row that could not be taken tolerated; one more ends the verification inconclusive
+                             * @default 4
+                             */
+                            consecutiveErrorLimit?: number;
+                            /** @description Measurements to take */
+                            count: number;
+                            /**
+                             * @description Failed measurements tolerated; one more fails the release
+                             * @default 0
+                             */
+                            failureLimit?: number;
+                            /** @description Seconds between measurements */
+                            interval: number;
+                            /** @description Unique among the queries */
+                            name: string;
+                            /** @description PromQL, run as an instant query */
+                            query: string;
+                        }[];
+                        /** @description Prometheus base URL (default: STACKPILOT_PROMETHEUS_URL) */
+                        url?: string;
+                    };
+                    /**
+                     * @description The release's Deployments are available with its images, and never below their desired replicas while it bakes
+                     * @default false
+                     */
+                    rollout?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Environment (= stack) name */
+                        environment: string;
+                        spec: components["schemas"]["HealthCheckSpec"];
+                        /** Format: date-time */
+                        updatedAt: string;
+                        updatedBy: string;
+                    };
+                };
+            };
+            /** @description Invalid input; `field` names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed; the request id identifies it in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteHealthChecks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Environment (= stack) name */
+                env: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input; `field` names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed; the request id identifies it in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listOperations: {
         parameters: {
             query: {
@@ -3436,6 +3810,114 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Release"];
+                };
+            };
+            /** @description Invalid input; `field` names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Something failed; the request id identifies it in the log */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getReleaseVerification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Environment (= stack) name */
+                env: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: date-time */
+                        bakeUntil: string;
+                        /** @description By check: rollout, query:<name>, cloudwatch */
+                        checks: {
+                            [key: string]: {
+                                consecutiveErrors: number;
+                                errors: number;
+                                failures: number;
+                                /** @description What the last measurement said */
+                                last: string | null;
+                                lastAt: number | null;
+                                measurements: number;
+                            };
+                        };
+                        /** @description Environment (= stack) name */
+                        environment: string;
+                        finishedAt: string | null;
+                        /** @description Why it ended as it did */
+                        reason: string | null;
+                        /** Format: uuid */
+                        releaseId: string;
+                        releaseNumber: number;
+                        /** @description The automatic rollback it queued */
+                        rollbackOperationId: string | null;
+                        spec: components["schemas"]["HealthCheckSpec"];
+                        /** Format: date-time */
+                        startedAt: string;
+                        /** @enum {unknown} */
+                        status: "verifying" | "verified" | "failed_verification" | "inconclusive";
+                    };
                 };
             };
             /** @description Invalid input; `field` names it */

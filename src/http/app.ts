@@ -28,6 +28,7 @@ import { recoveryRoutes, StateBackup, type RecoveryServices } from '../routes/re
 import { sessionRoutes } from '../routes/sessions.js';
 import { chatopsRoutes } from '../routes/chatops.js';
 import { webhookRoutes, webhookSchemas } from '../routes/webhooks.js';
+import { verificationRoutes, verificationSchemas, type VerificationServices } from '../routes/verification.js';
 import type { Integrations } from '../integrations.js';
 import { registerHttpMetrics, registerMetricsRoute } from '../metrics/metrics-endpoint.js';
 import { registerAccess, type RateLimitPolicy } from './access.js';
@@ -47,6 +48,7 @@ export interface AppServices {
   integrations?: Integrations;
   recovery: RecoveryServices;
   calendar: MaintenanceCalendar;
+  verification: VerificationServices;
 }
 
 export interface AppOptions {
@@ -130,6 +132,7 @@ export async function buildApp(services: AppServices, logger: Logger, options: A
   app.addSchema(ApiKey);
   for (const schema of webhookSchemas) app.addSchema(schema);
   app.addSchema(StateBackup);
+  for (const schema of verificationSchemas) app.addSchema(schema);
   registerErrorHandling(app);
   const integrations = services.integrations;
   if (integrations) registerHttpMetrics(app, integrations.metrics);
@@ -143,6 +146,7 @@ export async function buildApp(services: AppServices, logger: Logger, options: A
   await app.register(releaseRoutes, services.releases);
   await app.register(recoveryRoutes, services.recovery);
   await app.register(maintenanceRoutes, { calendar: services.calendar });
+  await app.register(verificationRoutes, services.verification);
   await app.register(keyRoutes, { access: services.access });
   await app.register(sessionRoutes, { access: services.access });
   await app.register(auditRoutes, { access: services.access });

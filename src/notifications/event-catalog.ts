@@ -18,6 +18,7 @@ export interface EventKind {
 
 const finishedAs = (...statuses: string[]) => (payload: Record<string, unknown>) => statuses.includes(String(payload.status));
 const OPERATION = { operationType: 'preview | update | refresh | destroy' };
+const VERIFICATION = { releaseId: 'the release', number: 'its number', status: 'verified | failed_verification | inconclusive', reason: 'why', rollback: 'the automatic rollback operation, or null' };
 const FINISHED = { ...OPERATION, status: 'the final status', errorCode: 'why it did not succeed, or null', summary: 'resources by change kind, or null' };
 
 export const EVENT_CATALOG: readonly EventKind[] = [
@@ -31,6 +32,11 @@ export const EVENT_CATALOG: readonly EventKind[] = [
   { name: 'approval.expired', from: 'approval.expired', description: 'a plan waited too long for approval', fields: { expiresAt: 'when it expired' } },
   { name: 'release.created', from: 'release.created', description: 'a succeeded update created a release', fields: { releaseId: 'the release', number: 'its number in the environment', images: 'workload images', replaced: 'the release it replaced and its new status, or null' } },
   { name: 'rollback.queued', from: 'rollback.queued', description: 'a rollback to an earlier release was queued', fields: { releaseId: 'the release returned to', number: 'its number', from: 'the release rolled away from', emergency: 'without approval', requestedBy: 'who asked' } },
+  { name: 'rollback.triggered', from: 'rollback.triggered', description: 'the verifier queued an automatic rollback of a release that failed verification', fields: { releaseId: 'the release that failed', number: 'its number', to: 'the verified release returned to', reason: 'the check that failed and what it measured' } },
+  { name: 'release.verifying', from: 'release.verifying', description: 'a new release bakes and is checked against its environment\'s health checks', fields: { releaseId: 'the release', number: 'its number', bakeUntil: 'when its bake period ends' } },
+  { name: 'release.verified', from: 'release.verification_ended', when: (p) => p.status === 'verified', description: 'a release passed every health check through its bake period', fields: VERIFICATION },
+  { name: 'release.failed_verification', from: 'release.verification_ended', when: (p) => p.status === 'failed_verification', description: 'a release failed a health check past its limit', fields: VERIFICATION },
+  { name: 'release.inconclusive', from: 'release.verification_ended', when: (p) => p.status === 'inconclusive', description: 'a release\'s health checks could not be measured (or it was replaced mid-bake): nothing is rolled back', fields: VERIFICATION },
   { name: 'config.changed', from: 'config.changed', description: 'a new configuration version was written', fields: { version: 'its number', author: 'who wrote it: a principal, file or rollback' } },
   { name: 'drift.detected', from: 'drift.detected', description: "a drift check found the stack's resources changed outside Stackpilot", fields: { resources: 'the drifted resources' } },
   {

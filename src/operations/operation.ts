@@ -63,7 +63,7 @@ export interface OperationSpec {
   /** Keep the engine's debug diagnostics in the event stream (off by default: they are noise). */
   debug?: boolean;
   /** A rollback: the release it returns to, and the one it rolls away from. */
-  rollback?: { to: string; from: string | null; emergency: boolean };
+  rollback?: { to: string; from: string | null; emergency: boolean; automatic?: { reason: string } };
   /** A promotion: the environment and release it came from. */
   promotion?: { from: string; release: string };
   /** A restore: the backup whose state it imports. */

@@ -11,6 +11,7 @@ import type { ConfigVersions } from '../releases/config-versions.js';
 import { RunRefusal, type ProgramSnapshots } from '../releases/program-snapshots.js';
 import type { ReleasePolicy } from '../releases/release-policy.js';
 import type { Releases } from '../releases/releases.js';
+import type { HealthChecks } from '../verification/health-checks.js';
 import type { OperationRepository } from '../store/operation-repository.js';
 import type { OutboxRepository } from '../store/outbox-repository.js';
 import type { Database } from '../store/schema.js';
@@ -25,6 +26,8 @@ export interface ReleaseParts {
   outbox: OutboxRepository;
   /** Where plan files are written while the CLI makes or applies them. */
   plansDir: string;
+  /** Begins a new release's verification where its environment has health checks. */
+  healthChecks: Pick<HealthChecks, 'begin'>;
 }
 
 /** direct: one run; plan: a preview saved for approval; apply: the approved plan. */
@@ -110,9 +113,11 @@ export class ReleaseSteps {
     });
   }
 
-  /** Writes that commit with a succeeded operation: an update makes a release. */
+  /** Writes that commit with a succeeded operation: an update makes a release, whose verification begins. */
   async succeeded(tx: Kysely<Database>, operation: Operation): Promise<void> {
-    if (operation.type === 'update') await this.parts.releases.record(tx, operation);
+    if (operation.type !== 'update') return;
+    const release = await this.parts.releases.record(tx, operation);
+    await this.parts.healthChecks.begin(tx, release, operation);
   }
 
   removePlanFile(operation: Operation): void {

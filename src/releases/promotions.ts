@@ -29,6 +29,8 @@ export class Promotions {
     private readonly catalog: EnvironmentCatalog,
     private readonly governance: Governance,
     private readonly policy: ReleasePolicy,
+    /** Whether an environment has health checks: then only a verified release leaves it. */
+    private readonly needsVerified: (environment: string) => Promise<boolean>,
   ) {}
 
   async promote(actor: Actor, environment: string, request: { from?: string; message?: string }): Promise<Operation> {
@@ -39,6 +41,10 @@ export class Promotions {
     const from = this.source(environment, request.from);
     const release = await this.releases.current(from);
     if (!release) throw new ConflictError('no_current_release', `${from} has no current release to promote: deploy it first`);
+    if (release.verification !== 'verified' && await this.needsVerified(from)) {
+      throw await this.governance.refuse(actor, action, new ConflictError('release_not_verified',
+        `${from}'s current release ${release.number} is ${release.verification ?? 'not verified'}: ${from} has health checks, so only a verified release is promoted out of it`));
+    }
     const carried = await this.carried(release);
     const operation = await this.governance.act(actor, action, async (tx) => {
       const latest = await this.versions.latest(environment, tx);

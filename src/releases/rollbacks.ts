@@ -3,6 +3,7 @@
 // rules apply; where the policy allows it, an admin with a second factor may roll back at
 // once, which the audit trail records as an emergency. When it succeeds, the release it rolled
 // away from becomes `rolled_back`.
+import type { Kysely } from 'kysely';
 import type { Actor } from '../auth/actor.js';
 import type { Action, Governance } from '../auth/governance.js';
 import { allows } from '../auth/roles.js';
@@ -12,6 +13,7 @@ import type { Operation } from '../operations/operation.js';
 import type { OperationService } from '../operations/operation-service.js';
 import type { OutboxRepository } from '../store/outbox-repository.js';
 import type { Release } from '../store/release-repository.js';
+import type { Database } from '../store/schema.js';
 import type { ConfigVersions } from './config-versions.js';
 import type { ProgramSnapshots } from './program-snapshots.js';
 import type { ReleasePolicy } from './release-policy.js';
@@ -25,6 +27,11 @@ export interface RollbackRequest {
   emergency?: boolean;
   /** Run now whatever the maintenance window says (an admin with a second factor, with a reason). */
   bypassWindow?: { reason?: string };
+  /**
+   * Asked by the verifier for a release that failed verification: why (the operation and the
+   * `rollback.triggered` event carry it), and what commits with the queued rollback.
+   */
+  automatic?: { failed: Release; reason: string; commit: (tx: Kysely<Database>, rollback: Operation) => Promise<void> };
 }
 
 export class Rollbacks {
@@ -60,13 +67,14 @@ export class Rollbacks {
     if (current && target.id === current.id) await refuse(new ConflictError('release_is_current', `release ${target.number} is ${environment}'s current release already`));
     this.programs.require(target.programDigest);
     const config = await this.versions.version(environment, target.configVersion);
+    const automatic = request.automatic;
     const operation = await this.governance.act(actor, action, async (tx) => {
       const latest = await this.versions.latest(environment, tx);
       const version = await this.versions.create(tx, environment, latest, {
         config: () => config.config, message: request.message ?? `rollback to release ${target.number}`,
       }, 'rollback');
       const queued = await this.operations.queue(tx, actor, environment, {
-        type: 'update', spec: { scope: 'all', rollback: { to: target.id, from: current?.id ?? null, emergency } },
+        type: 'update', spec: { scope: 'all', rollback: { to: target.id, from: current?.id ?? null, emergency, ...(automatic ? { automatic: { reason: automatic.reason } } : {}) } },
         configVersion: version.version, programDigest: target.programDigest, message: request.message ?? `rollback to release ${target.number}`,
         bypassWindow: request.bypassWindow,
       });
@@ -74,6 +82,13 @@ export class Rollbacks {
         kind: 'rollback.queued', environment, operationId: queued.id,
         payload: { releaseId: target.id, number: target.number, from: current ? { releaseId: current.id, number: current.number } : null, emergency, requestedBy: actor.principal },
       });
+      if (automatic) {
+        await this.outbox.append(tx, {
+          kind: 'rollback.triggered', environment, operationId: queued.id,
+          payload: { releaseId: automatic.failed.id, number: automatic.failed.number, to: { releaseId: target.id, number: target.number }, reason: automatic.reason },
+        });
+        await automatic.commit(tx, queued);
+      }
       return queued;
     });
     this.operations.kick();

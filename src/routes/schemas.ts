@@ -54,6 +54,9 @@ export const Operation = Type.Object({
       to: Type.String({ description: 'The release it returns to' }),
       from: Type.Union([Type.String(), Type.Null()], { description: 'The release it rolls away from' }),
       emergency: Type.Boolean({ description: 'Run without approval by an admin with a second factor' }),
+      automatic: Type.Optional(Type.Object({
+        reason: Type.String({ description: 'Why the verifier rolled back: the check that failed and what it measured' }),
+      }, { additionalProperties: false, description: 'Queued by the verifier (system:verifier) when the release it rolls away from failed verification' })),
     }, { additionalProperties: false })),
     promotion: Type.Optional(Type.Object({ from: EnvironmentName, release: Type.String() }, { additionalProperties: false })),
     restore: Type.Optional(Type.Object({ backup: Type.String({ description: 'The backup whose state it imports' }) }, { additionalProperties: false })),
@@ -133,6 +136,9 @@ export const Release = Type.Object({
   approvedBy: Type.Array(Type.String()),
   createdAt: Time,
   status: Type.Enum(['current', 'superseded', 'rolled_back'] as const),
+  verification: Type.Union([Type.Enum(['verifying', 'verified', 'failed_verification', 'inconclusive'] as const), Type.Null()], {
+    description: 'How its verification went (GET …/verification for the details); null where the environment had no health checks',
+  }),
 }, { $id: 'Release', additionalProperties: false, description: 'What a succeeded update put into an environment' });
 
 /** Keyset pages of any component. */

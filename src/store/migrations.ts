@@ -395,5 +395,39 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
         await db.schema.alterTable('operations').addColumn('upcoming_notice_at', bigint).execute();
       },
     },
+    '0009_release_verification': {
+      async up(db: Kysely<any>) {
+        // Each environment's health checks (JSON, as set through the API); none: releases are not verified.
+        await db.schema.createTable('health_checks')
+          .addColumn('environment', 'text', (c) => c.primaryKey())
+          .addColumn('spec', 'text', (c) => c.notNull())
+          .addColumn('updated_by', 'text', (c) => c.notNull())
+          .addColumn('updated_at', bigint, (c) => c.notNull())
+          .execute();
+        // A release's verification: the checks as they were when it began, what each measured so
+        // far, and the replica running it. It lives here, not in a process, so a replica that
+        // dies mid-bake is replaced by the next one to claim the expired lease, which resumes
+        // from the recorded measurements; the lease (a conditional update) keeps it to one runner.
+        await db.schema.createTable('release_verifications')
+          .addColumn('release_id', 'text', (c) => c.primaryKey())
+          .addColumn('environment', 'text', (c) => c.notNull())
+          .addColumn('release_number', 'integer', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull()) // verifying | verified | failed_verification | inconclusive
+          .addColumn('spec', 'text', (c) => c.notNull())
+          .addColumn('progress', 'text', (c) => c.notNull())
+          .addColumn('may_roll_back', 'integer', (c) => c.notNull())
+          .addColumn('started_at', bigint, (c) => c.notNull())
+          .addColumn('bake_until', bigint, (c) => c.notNull())
+          .addColumn('finished_at', bigint)
+          .addColumn('reason', 'text')
+          .addColumn('rollback_operation_id', 'text')
+          .addColumn('lease_owner', 'text')
+          .addColumn('lease_expires_at', bigint)
+          .execute();
+        await db.schema.createIndex('release_verifications_by_status').on('release_verifications').columns(['status', 'environment']).execute();
+        // The release's verification status, beside its place in the environment (current, superseded...).
+        await db.schema.alterTable('releases').addColumn('verification', 'text').execute();
+      },
+    },
   };
 }

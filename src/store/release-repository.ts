@@ -8,6 +8,9 @@ import type { Database, ReleasesTable } from './schema.js';
 
 export type ReleaseStatus = 'current' | 'superseded' | 'rolled_back';
 
+/** Where the environment has health checks: how the release's verification went (src/verification). */
+export type VerificationStatus = 'verifying' | 'verified' | 'failed_verification' | 'inconclusive';
+
 export interface Release {
   id: string;
   environment: string;
@@ -21,6 +24,8 @@ export interface Release {
   approvedBy: string[];
   createdAt: string;
   status: ReleaseStatus;
+  /** Null where the environment had no health checks when the release was made. */
+  verification: VerificationStatus | null;
 }
 
 export type NewRelease = Pick<Release, 'environment' | 'configVersion' | 'programDigest' | 'images' | 'operationId' | 'requestedBy' | 'approvedBy'>;
@@ -36,7 +41,7 @@ export class ReleaseRepository {
     const row = await tx.insertInto('releases').values({
       id: randomUUID(), environment: release.environment, number: Number(last?.n ?? 0) + 1, config_version: release.configVersion,
       program_digest: release.programDigest, images: JSON.stringify(release.images), operation_id: release.operationId,
-      requested_by: release.requestedBy, approved_by: JSON.stringify(release.approvedBy), status: 'current', created_at: now,
+      requested_by: release.requestedBy, approved_by: JSON.stringify(release.approvedBy), status: 'current', created_at: now, verification: null,
     }).returningAll().executeTakeFirstOrThrow();
     return { release: toRelease(row), replaced: replaced && { ...replaced, status: replacedAs } };
   }
@@ -58,6 +63,17 @@ export class ReleaseRepository {
     return row && toRelease(row);
   }
 
+  async setVerification(tx: Kysely<Database>, id: string, verification: VerificationStatus): Promise<void> {
+    await tx.updateTable('releases').set({ verification }).where('id', '=', id).execute();
+  }
+
+  /** The newest release before `number` that passed its verification: where an automatic rollback returns to. */
+  async lastVerified(environment: string, number: number): Promise<Release | undefined> {
+    const row = await this.db.selectFrom('releases').selectAll().where('environment', '=', environment).where('number', '<', number)
+      .where('verification', '=', 'verified').orderBy('number', 'desc').limit(1).executeTakeFirst();
+    return row && toRelease(row);
+  }
+
   async list(environment: string, limit: number, cursor?: string): Promise<Page<Release>> {
     let query = this.db.selectFrom('releases').selectAll().where('environment', '=', environment);
     if (cursor !== undefined) query = query.where('seq', '<', decodeCursor(cursor));
@@ -70,5 +86,6 @@ function toRelease(row: Selectable<ReleasesTable>): Release {
     id: row.id, environment: row.environment, number: row.number, configVersion: row.config_version, programDigest: row.program_digest,
     images: JSON.parse(row.images), operationId: row.operation_id, requestedBy: row.requested_by, approvedBy: JSON.parse(row.approved_by),
     createdAt: isoTime(row.created_at)!, status: row.status as ReleaseStatus,
+    verification: (row.verification ?? null) as VerificationStatus | null,
   };
 }

@@ -184,6 +184,8 @@ export interface ReleasesTable {
   approved_by: string;
   status: string;
   created_at: number;
+  /** verifying | verified | failed_verification | inconclusive; null where the environment had no health checks. */
+  verification: string | null;
 }
 
 export interface WebhooksTable {
@@ -321,4 +323,30 @@ export interface Database {
   drift_schedules: DriftSchedulesTable;
   maintenance_calendars: MaintenanceCalendarsTable;
   repair_sessions: RepairSessionsTable;
+  health_checks: HealthChecksTable;
+  release_verifications: ReleaseVerificationsTable;
+}
+
+export interface HealthChecksTable {
+  environment: string;
+  spec: string;
+  updated_by: string;
+  updated_at: number;
+}
+
+export interface ReleaseVerificationsTable {
+  release_id: string;
+  environment: string;
+  release_number: number;
+  status: string;
+  spec: string;
+  progress: string;
+  may_roll_back: number;
+  started_at: number;
+  bake_until: number;
+  finished_at: number | null;
+  reason: string | null;
+  rollback_operation_id: string | null;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
 }

@@ -1,5 +1,6 @@
 // A real Prometheus (Debian's package, installed when absent) scraping one target every
-// second, and its HTTP API for PromQL queries.
+// second (the service's metrics, or a test exporter: test-exporter.ts), and its HTTP API for
+// PromQL queries.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +14,8 @@ const BINARY = '/usr/bin/prometheus';
 
 export interface Prometheus {
   url: string;
+  /** Its process, which close() ends (a test can check that it is gone). */
+  pid: number;
   /** An instant query's samples: their labels and values. */
   query(promql: string): Promise<Array<{ metric: Record<string, string>; value: number }>>;
   close(): Promise<void>;
@@ -36,6 +39,7 @@ export async function startPrometheus(target: URL): Promise<Prometheus> {
   await waitFor('Prometheus to be ready', async () => (await fetch(`${url}/-/ready`).catch(() => undefined))?.ok, 60, 250);
   return {
     url,
+    pid: child.pid!,
     async query(promql) {
       const answer = await (await fetch(`${url}/api/v1/query?query=${encodeURIComponent(promql)}`)).json() as { data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
       return answer.data.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
