@@ -375,5 +375,12 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
           .where(sql.ref('closed_at'), 'is', null).execute();
       },
     },
+    '0010_dashboard_sessions': {
+      async up(db: Kysely<any>) {
+        // The dashboard's sign-in opens a session from an API key alone (its cookie must not carry
+        // the key); only sessions opened with a TOTP code count as a second factor.
+        await db.schema.alterTable('sessions').addColumn('second_factor', 'integer', (c) => c.notNull().defaultTo(1)).execute();
+      },
+    },
   };
 }
