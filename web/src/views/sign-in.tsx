@@ -1,7 +1,7 @@
 // Sign in with an API key; a TOTP code as well gives a session that may do admin actions. The
 // key goes to the service once and is not kept by the page: the session cookie is.
 import { useState } from 'preact/hooks';
-import { call, setCsrfToken, signInClient } from '../api.js';
+import { ApiError, call, setCsrfToken, signInClient } from '../api.js';
 import { session } from '../session.js';
 import { Failure, useAction } from '../load.js';
 
@@ -11,7 +11,11 @@ export function SignIn() {
   const action = useAction();
   const submit = async (event: Event) => {
     event.preventDefault();
-    const who = await action.run(() => call(signInClient(key.trim()).POST('/v1/dashboard/session', { body: code ? { code: code.trim() } : {} })));
+    const who = await action.run(() => call(signInClient(key.trim()).POST('/v1/dashboard/session', { body: code ? { code: code.trim() } : {} })).catch((failure) => {
+      // Here a 401 means the key or code, not a session that ended.
+      if (failure instanceof ApiError && failure.status === 401) throw new ApiError(`That key or code was not accepted${failure.message.replace(/^[^:]*/, '')}`, 401);
+      throw failure;
+    }));
     if (!who) return;
     setKey('');
     setCsrfToken(who.csrfToken);
