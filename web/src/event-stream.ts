@@ -3,14 +3,9 @@
 // the service sends the rest: no event lost, none twice. It ends at the `result` event.
 import { EventSourceParserStream } from 'eventsource-parser/stream';
 import { api, ApiError, describeFailure } from './api.js';
+import type { StreamedEvent } from './resource-progress.js';
 
-export interface StreamedEvent {
-  sequence: number;
-  type: string;
-  payload: unknown;
-  /** When the page received it: engine events carry no time of their own. */
-  receivedAt: number;
-}
+export type { StreamedEvent };
 
 export interface StreamHandlers {
   onEvent(event: StreamedEvent): void;

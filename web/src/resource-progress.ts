@@ -1,6 +1,12 @@
 // Turns engine events into what the operation page shows: a row per resource with its step
 // and how long it took, and how many resources are done.
-import type { StreamedEvent } from './event-stream.js';
+export interface StreamedEvent {
+  sequence: number;
+  type: string;
+  payload: unknown;
+  /** When the page received it: engine events carry no time of their own. */
+  receivedAt: number;
+}
 
 export interface ResourceRow {
   urn: string;
