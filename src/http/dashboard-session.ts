@@ -53,6 +53,12 @@ export async function registerDashboardSession(app: FastifyInstance, options: { 
     request.sessionCookie = token;
     request.headers.authorization = `Bearer ${token}`;
   });
+  // A session that ended is forgotten by the browser at its first refusal, so reloading the
+  // page does not send it again and again (each would count toward the source's lockout).
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (request.sessionCookie && reply.statusCode === 401) app.dashboardCookie.clear(reply);
+    return payload;
+  });
 }
 
 declare module 'fastify' {

@@ -275,6 +275,19 @@ describe('the dashboard in Chromium', () => {
     expect(await count()).toBe(before);
   });
 
+  it('ends a session left idle past the configured timeout: the page asks to sign in again, and the browser forgets the cookie', async () => {
+    const page = await signIn(dana.token);
+    const [cookie] = await page.context().cookies();
+    // As if STACKPILOT_SESSION_IDLE_SECONDS had passed since its last use.
+    const idle = Date.now() - service.config.sessionIdleSeconds * 1000 - 1000;
+    await service.database.db.updateTable('sessions').set({ last_seen_at: idle }).where('principal', '=', 'dana').execute();
+    await page.reload();
+    await page.getByLabel('API key').waitFor();
+    expect(await page.context().cookies()).toEqual([]);
+    const refused = await service.app.inject({ url: '/v1/environments', headers: { cookie: `stackpilot_session=${cookie!.value}` } });
+    expect(refused.json()).toMatchObject({ status: 401, code: 'session_idle' });
+  });
+
   it('sends a strict Content Security Policy, refuses framing, and /docs still works under it', async () => {
     const response = await fetch(`${base}/`);
     const csp = response.headers.get('content-security-policy')!;
