@@ -209,10 +209,12 @@ describe('the dashboard in Chromium', () => {
     await requester.getByText('You requested this change').waitFor();
 
     const viewer = await signIn(victor.token);
-    for (const [hash, heading] of [['', 'Environments'], ['environments/development', 'development'], ['environments/development/releases', /Releases of/],
-      ['pipeline', 'Pipeline'], ['approvals', 'Approvals'], [`operations/${id}`, /update of/]] as const) {
+    // Each view once its data is shown (an empty page has no buttons either).
+    for (const [hash, heading, shown] of [['', 'Environments', 'tr[data-environment]'], ['environments/development', 'development', 'tbody tr'],
+      ['environments/development/releases', /Releases of/, 'tr[data-release]'], ['pipeline', 'Pipeline', '.stage'],
+      ['approvals', 'Approvals', '[data-approval="staging"]'], [`operations/${id}`, /update of/, '.decision']] as const) {
       await view(viewer, hash, heading);
-      await viewer.waitForLoadState('networkidle');
+      await viewer.locator(shown).first().waitFor();
       expect(await viewer.locator('main button').count(), `a viewer's ${hash || 'overview'}`).toBe(0);
     }
     await viewer.locator('[data-approval="staging"]').waitFor();
@@ -238,6 +240,7 @@ describe('the dashboard in Chromium', () => {
     await check(approver, '10-approvals');
     await card.getByLabel('Comment').fill('looks right');
     await card.getByRole('button', { name: 'Approve' }).click();
+    await expect.poll(async () => (await service.inject({ url: `/v1/operations/${id}` })).json().status).not.toBe('awaiting_approval');
     const done = await settled(service, id);
     expect(done.status, JSON.stringify(done)).toBe('succeeded');
     expect(done.plan.approvals).toMatchObject([{ principal: 'alice', decision: 'approve', comment: 'looks right' }]);
