@@ -7,10 +7,11 @@
 import cookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { ForbiddenError } from '../errors.js';
+import { ForbiddenError, UnauthorizedError } from '../errors.js';
 
 export const SESSION_COOKIE = 'stackpilot_session';
 export const CSRF_HEADER = 'x-csrf-token';
+export const WHO_IS_SIGNED_IN = '/v1/dashboard/session';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 declare module 'fastify' {
@@ -46,7 +47,12 @@ export async function registerDashboardSession(app: FastifyInstance, options: { 
   app.addHook('onRequest', async (request: FastifyRequest) => {
     if (request.headers.authorization !== undefined || request.routeOptions.config?.public) return;
     const token = request.cookies[SESSION_COOKIE];
-    if (!token) return;
+    if (!token) {
+      // "Who is signed in?" with no credential at all is the page's first question, not a failed
+      // attempt: answered before the door, which would count it toward the source's lockout.
+      if (request.method === 'GET' && request.routeOptions.url === WHO_IS_SIGNED_IN) throw new UnauthorizedError('signed_out', 'not signed in');
+      return;
+    }
     if (!SAFE_METHODS.has(request.method) && !csrfMatches(request.headers[CSRF_HEADER], token)) {
       throw new ForbiddenError('csrf_token_invalid', `a change made with the dashboard's session cookie must carry its CSRF token in ${CSRF_HEADER}`);
     }
