@@ -159,6 +159,9 @@ describe('the dashboard in Chromium', () => {
     expect(moving.length, JSON.stringify(samples)).toBeGreaterThan(0);
     expect(new Set(samples.filter((s) => s.status === 'running').map((s) => s.events)).size).toBeGreaterThan(2);
 
+    // The page asked for the stream again after the cut, from where it was (Last-Event-ID).
+    const streamRequests = service.logs.filter((line) => line.includes('incoming request') && line.includes(`/v1/operations/${id}/events`));
+    expect(streamRequests.length).toBeGreaterThanOrEqual(2);
     // Every stored event reached the page once, the result last.
     const stored = await service.repositories.eventLog.events(id, 0, 10_000);
     const counter = page.getByTestId('event-count');

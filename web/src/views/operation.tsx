@@ -32,6 +32,9 @@ export function OperationView({ id }: { id: string }) {
   }, [id], op && SETTLED.includes(op.status) ? undefined : 2000);
   const total = useLoad((signal) => (op ? expectedTotal(op, signal) : Promise.resolve(undefined)), [op?.id, Boolean(op?.plan)]);
   const progress = useMemo(() => new ResourceProgress(), [id]);
+  // Durations are timed as events arrive: those of a run that ended before the page opened
+  // arrive all at once, and their times would mean nothing.
+  const openedAt = useMemo(() => Date.now(), [id]);
   const [, redraw] = useState(0);
   const [stream, setStream] = useState<{ state: string; problem?: string }>({ state: 'connecting' });
   const [log, setLog] = useState('');
@@ -62,6 +65,7 @@ export function OperationView({ id }: { id: string }) {
   const cancel = useAction();
   if (!op) return loaded.error ? <Failure message={loaded.error} /> : <Loading what="the operation" />;
   const rows = [...progress.rows.values()];
+  const replayed = op.finishedAt !== null && Date.parse(op.finishedAt) < openedAt;
   const max = Math.max(total.data ?? 0, rows.length, 1);
   const done = progress.finished ? max : progress.done;
   const cancellable = ['queued', 'running', 'awaiting_approval'].includes(op.status) && can('operate', op.environment);
@@ -98,7 +102,7 @@ export function OperationView({ id }: { id: string }) {
             <td><code>{row.name}</code></td>
             <td><code>{row.type}</code></td>
             <td><span class={`step ${row.step}`}>{row.step}</span>{row.failed ? ' (failed)' : ''}</td>
-            <td>{row.doneAt !== undefined ? duration(row.doneAt - row.startedAt) : progress.finished ? '—' : 'running'}</td>
+            <td>{replayed ? '—' : row.doneAt !== undefined ? duration(row.doneAt - row.startedAt) : progress.finished ? '—' : 'running'}</td>
           </tr>
         ))}</tbody>
       </table>
