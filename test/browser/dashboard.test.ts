@@ -195,6 +195,7 @@ describe('the dashboard in Chromium', () => {
     await page.locator('table.diff').waitFor();
     await check(page, '06-config-versions');
     await view(page, 'durations', 'Operation durations');
+    await page.locator('svg.chart').first().waitFor();
     expect(await page.locator('svg.chart rect').count()).toBeGreaterThanOrEqual(4);
     await check(page, '07-durations');
   });
