@@ -10,6 +10,7 @@ const ACTIONS = [['preview', 'Preview'], ['update', 'Update'], ['refresh', 'Refr
 export function EnvironmentView({ env }: { env: string }) {
   const environment = useLoad((signal) => call(api.GET('/v1/environments/{env}', { params: { path: { env } }, signal })), [env], 5000);
   const operations = useLoad((signal) => call(api.GET('/v1/environments/{env}/operations', { params: { path: { env }, query: { limit: 20 } }, signal })), [env], 5000);
+  const backups = useLoad((signal) => call(api.GET('/v1/environments/{env}/backups', { params: { path: { env }, query: { limit: 5 } }, signal })), [env]);
   const action = useAction();
   const queue = async (type: (typeof ACTIONS)[number][0]) => {
     const op = await action.run(() => call(api.POST('/v1/environments/{env}/operations', { params: { path: { env } }, body: { type, message: `${type} from the dashboard` } })));
@@ -49,6 +50,21 @@ export function EnvironmentView({ env }: { env: string }) {
           ))}</tbody>
         </table>
       )}
+      <h2>Latest state backups</h2>
+      <Failure message={backups.error} />
+      {backups.data && (backups.data.items.length === 0 ? <p class="muted">No backup yet: one is taken after every operation that changes the stack.</p> : (
+        <table>
+          <thead><tr><th scope="col">Taken</th><th scope="col">Why</th><th scope="col">Resources</th><th scope="col">Size</th></tr></thead>
+          <tbody>{backups.data.items.map((backup) => (
+            <tr key={backup.id} data-backup={backup.id}>
+              <td>{when(backup.createdAt)}</td>
+              <td>{words(backup.reason)}{backup.operationId ? <> (<a href={`#/operations/${backup.operationId}`}>operation</a>)</> : null}</td>
+              <td>{backup.resourceCount}</td>
+              <td>{(backup.size / 1024).toFixed(1)} KB</td>
+            </tr>
+          ))}</tbody>
+        </table>
+      ))}
     </section>
   );
 }
