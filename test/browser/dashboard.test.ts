@@ -126,8 +126,12 @@ describe('the dashboard in Chromium', () => {
   });
 
   it('runs a preview of development and shows its events live: the bar moves before the end, and a dropped connection loses nothing', async () => {
-    // Each layer waits 2 s and 10 markers come 300 ms apart: a run of several seconds.
-    await changeConfig('development', { sleepMs: '2000', markers: '10', markerDelayMs: '300' });
+    // A quick preview first: the bar's total is the last preview's.
+    await changeConfig('development', { markers: '10' });
+    const first = await dana.request({ method: 'POST', url: '/v1/environments/development/operations', payload: { type: 'preview' } });
+    expect((await settled(service, first.json().id)).summary).toEqual({ create: 15 });
+    // Now each layer waits 2 s and the 10 markers come 300 ms apart: a run of several seconds.
+    await changeConfig('development', { sleepMs: '2000', markerDelayMs: '300' });
     const page = await signIn(dana.token);
     await view(page, 'environments/development', 'development');
     await check(page, '03-environment');
@@ -155,6 +159,7 @@ describe('the dashboard in Chromium', () => {
     }
     expect(samples.at(-1)!.status).toBe('succeeded');
     expect(dropped).toBe(true);
+    expect(samples.filter((s) => s.max > 0).every((s) => s.max === 15), JSON.stringify(samples)).toBe(true);
     const moving = samples.filter((s) => s.status === 'running' && s.done > 0 && s.done < s.max);
     expect(moving.length, JSON.stringify(samples)).toBeGreaterThan(0);
     expect(new Set(samples.filter((s) => s.status === 'running').map((s) => s.events)).size).toBeGreaterThan(2);

@@ -66,6 +66,8 @@ export function OperationView({ id }: { id: string }) {
   if (!op) return loaded.error ? <Failure message={loaded.error} /> : <Loading what="the operation" />;
   const rows = [...progress.rows.values()];
   const replayed = op.finishedAt !== null && Date.parse(op.finishedAt) < openedAt;
+  // With no earlier preview to go by, the total is known only at the end: the bar says so.
+  const known = total.data !== undefined || progress.finished;
   const max = Math.max(total.data ?? 0, rows.length, 1);
   const done = progress.finished ? max : progress.done;
   const cancellable = ['queued', 'running', 'awaiting_approval'].includes(op.status) && can('operate', op.environment);
@@ -82,8 +84,10 @@ export function OperationView({ id }: { id: string }) {
       </dl>
       {op.error && <p class="failure" role="alert">{op.error}</p>}
       <Failure message={loaded.error ?? stream.problem} />
-      <label for="progress">Resources done: {done} of {max}</label>
-      <progress id="progress" max={max} value={done} data-done={done} data-max={max} />
+      <label for="progress">Resources done: {done} of {known ? max : 'a total not known yet (no earlier preview)'}</label>
+      {known
+        ? <progress id="progress" max={max} value={done} data-done={done} data-max={max} />
+        : <progress id="progress" data-done={done} data-max="" />}
       {cancellable && (
         <div class="actions">
           <button type="button" class="danger" disabled={cancel.busy || op.cancelRequested}
