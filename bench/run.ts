@@ -6,7 +6,9 @@
 //      clients, next to a plain Fastify route serving the same bytes in the same run;
 //   5. an update that carries a configuration change (a new version, in the same transaction)
 //      against the same update without one;
-//   6. the engine processes an operation holds while its plan awaits approval.
+//   6. the engine processes an operation holds while its plan awaits approval;
+//   7. and 8. the dashboard's overview with 1,000 operations in history: first contentful paint
+//      in headless Chromium, and its page weight gzipped (bench/dashboard.ts).
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
 import { join } from 'node:path';
@@ -21,6 +23,7 @@ import { copyProgram, type TempProgram } from '../test/support/programs.js';
 import { newKeyToken } from '../test/support/credentials.js';
 import { setConfig } from '../test/support/stack-config.js';
 import { TEST_PASSPHRASE } from '../test/support/service.js';
+import { overviewInChromium } from './dashboard.js';
 import { eventLogPath, firstCliEvent, median, percentile, run, time } from './measure.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -181,6 +184,20 @@ async function listing(database: 'sqlite' | 'postgres') {
   }
 }
 
+async function dashboard() {
+  const program = copyProgram('service-project');
+  const { service, url } = await serve(program);
+  try {
+    await seed(service, 1000);
+    const { firstPaint, table, weight } = await overviewInChromium(url, KEY, ROUNDS);
+    report('7. dashboard overview, 1,000 operations: first contentful paint (median)', ms(firstPaint), `table shown at ${ms(table)}`, '', '≤ 1 s');
+    report('8. dashboard page weight, gzip (page, script, style, API answers)', `${(weight / 1024).toFixed(1)} KB`, '', '', '≤ 200 KB');
+  } finally {
+    await service.stop(1000);
+    program.remove();
+  }
+}
+
 /** 100,000 finished operations, written straight into the store's table in batches. */
 async function seed(service: Service, count: number) {
   const envs = ['development', 'testing', 'staging', 'production'];
@@ -200,7 +217,7 @@ async function seed(service: Service, count: number) {
 
 const only = process.env.BENCH_ONLY?.split(',');
 const parts: Record<string, () => Promise<void>> = {
-  api: apiVersusCli, parallel: parallelStacks, releases, listing: async () => {
+  api: apiVersusCli, parallel: parallelStacks, releases, dashboard, listing: async () => {
     await listing('sqlite');
     await listing('postgres');
   },

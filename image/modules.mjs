@@ -4,7 +4,7 @@
 // outside the work tree, keyed by what decides it.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { nodeEnv } from '../toolchain/node.mjs';
 
@@ -52,6 +52,11 @@ export function productionModules(runtime, cacheDir, log) {
   mkdirSync(tmp, { recursive: true });
   try {
     execFileSync('cp', [join(repoDir, 'package.json'), join(repoDir, 'package-lock.json'), tmp]);
+    // Without the project's own scripts: `prepare` builds the dashboard from web/, which is not
+    // here (the image takes web/dist as built in the checkout).
+    const manifest = JSON.parse(readFileSync(join(tmp, 'package.json'), 'utf8'));
+    delete manifest.scripts;
+    writeFileSync(join(tmp, 'package.json'), JSON.stringify(manifest, null, 2));
     execFileSync('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund'], { cwd: tmp, env: nodeEnv(runtime), stdio: ['ignore', 2, 2] });
     for (const sub of UNUSED_PATHS) rmSync(join(tmp, 'node_modules', sub), { recursive: true, force: true });
     pruneAddons(join(tmp, 'node_modules'));

@@ -17,7 +17,7 @@ import { SQLITE_ADDON } from './modules.mjs';
 
 export const USER_ID = 10001;
 const repoDir = join(import.meta.dirname, '..');
-const SERVICE_FILES = ['package.json', 'src', 'image/start.mjs', 'toolchain/versions.mjs', 'toolchain/versions.json'];
+const SERVICE_FILES = ['package.json', 'src', 'web/dist', 'image/start.mjs', 'toolchain/versions.mjs', 'toolchain/versions.json'];
 const PROJECT_FILES = ['Pulumi.yaml', 'programs', 'stacks'];
 const TINI = '/usr/bin/tini-static';
 const CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';

@@ -62,6 +62,14 @@ function installNpmDependencies(runtime) {
   writeFileSync(builtFor, runtime.version);
 }
 
+/** `npm ci` builds the dashboard (package.json `prepare`); a checkout installed before it had one gets it here. */
+async function buildDashboardIfMissing() {
+  if (existsSync(join(repoDir, 'web', 'dist', 'index.html'))) return;
+  log('building the dashboard (web/dist)');
+  const { buildDashboard } = await import(join(repoDir, 'web', 'build.mjs'));
+  await buildDashboard({ log });
+}
+
 /** A user who already has a Pulumi CLI names it; its language host must sit next to it. */
 function externalCli() {
   const cli = process.env.STACKPILOT_PULUMI_CLI;
@@ -186,6 +194,7 @@ async function main() {
     throw new SetupError(`cannot install Node ${runtime.version} from the npm registry (node-${process.platform}-${process.arch}): ${String(error.message).split('\n')[0]}`);
   }
   installNpmDependencies(runtime);
+  await buildDashboardIfMissing();
   try {
     ensureDebianPackages(REAL_NODE_PACKAGES, log);
   } catch (error) {

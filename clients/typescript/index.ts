@@ -13,8 +13,13 @@ export type Problem = components['schemas']['Problem'];
 export interface ClientOptions {
   /** The service's address, e.g. https://stackpilot.example.com */
   baseUrl: string;
-  /** An API key (sp_...), a session (sps_...) or an OIDC token; asked for on each request, so a caller may refresh it. */
-  token: () => string | Promise<string>;
+  /**
+   * An API key (sp_...), a session (sps_...) or an OIDC token; asked for on each request, so a
+   * caller may refresh it. Absent in the dashboard, whose browser sends its session cookie.
+   */
+  token?: () => string | Promise<string>;
+  /** More headers on each request: the dashboard's CSRF token. */
+  headers?: () => Record<string, string>;
   fetch?: typeof globalThis.fetch;
   userAgent?: string;
 }
@@ -24,7 +29,8 @@ export function createStackpilotClient<P extends {} = paths>(options: ClientOpti
   const client = createClient<P>({ baseUrl: options.baseUrl.replace(/\/+$/, ''), ...(options.fetch ? { fetch: options.fetch } : {}) });
   const auth: Middleware = {
     async onRequest({ request }) {
-      request.headers.set('authorization', `Bearer ${await options.token()}`);
+      if (options.token) request.headers.set('authorization', `Bearer ${await options.token()}`);
+      for (const [name, value] of Object.entries(options.headers?.() ?? {})) request.headers.set(name, value);
       if (options.userAgent) request.headers.set('user-agent', options.userAgent);
       return request;
     },

@@ -114,6 +114,20 @@ export class AccessService {
     return { ...opened, idleTimeoutSeconds: this.policy.session.idleSeconds };
   }
 
+  /**
+   * The dashboard's sign-in: any API key opens a session (its cookie then carries the session,
+   * never the key); with a TOTP code it is the same second-factor session as POST /v1/sessions.
+   */
+  async openDashboardSession(actor: Actor, code?: string) {
+    if (code !== undefined) return this.openSession(actor, code);
+    const action: Action = { name: 'openDashboardSession', target: 'session', permission: 'authenticated' };
+    if (actor.kind !== 'key' || !actor.keyId) {
+      throw await this.governance.refuse(actor, action, new ForbiddenError('api_key_required', 'sign in to the dashboard with an API key'));
+    }
+    const opened = await this.governance.act(actor, action, (tx) => this.sessions.open(actor.principal, actor.keyId!, tx, Date.now(), false));
+    return { ...opened, idleTimeoutSeconds: this.policy.session.idleSeconds };
+  }
+
   async closeSession(actor: Actor) {
     const action: Action = { name: 'closeSession', target: 'session', permission: 'authenticated' };
     if (!actor.sessionId) throw await this.governance.refuse(actor, action, new ForbiddenError('not_a_session', 'this credential is not a session'));

@@ -44,7 +44,7 @@ export class Authenticator {
       const key = await this.keys.forSession(session.keyId);
       return {
         principal: session.principal, kind: 'session', credentialId: session.id, keyId: key.id, sessionId: session.id,
-        factor: key.secondFactor, grants: key.grants, secondFactor: true,
+        factor: key.secondFactor, grants: key.grants, secondFactor: session.secondFactor,
       };
     }
     if (token.startsWith('sp_') || KEY_PATTERN.test(token)) {

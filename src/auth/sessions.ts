@@ -20,17 +20,19 @@ export interface Session {
   principal: string;
   keyId: string;
   expiresAt: string;
+  /** Opened with a TOTP code; a dashboard sign-in with a key alone is not. */
+  secondFactor: boolean;
 }
 
 export class Sessions {
   constructor(private readonly sessions: SessionRepository, private readonly policy: SessionPolicy) {}
 
-  async open(principal: string, keyId: string, db?: Kysely<Database>, now = Date.now()): Promise<{ session: Session; token: string }> {
+  async open(principal: string, keyId: string, db?: Kysely<Database>, now = Date.now(), secondFactor = true): Promise<{ session: Session; token: string }> {
     const token = `sps_${randomBytes(32).toString('base64url')}`;
     const id = randomUUID();
     const expiresAt = now + this.policy.lifetimeSeconds * 1000;
-    await this.sessions.insert({ id, hash: hashKey(token), principal, key_id: keyId, created_at: now, expires_at: expiresAt, last_seen_at: now, revoked_at: null }, db);
-    return { session: { id, principal, keyId, expiresAt: new Date(expiresAt).toISOString() }, token };
+    await this.sessions.insert({ id, hash: hashKey(token), principal, key_id: keyId, created_at: now, expires_at: expiresAt, last_seen_at: now, revoked_at: null, second_factor: secondFactor ? 1 : 0 }, db);
+    return { session: { id, principal, keyId, expiresAt: new Date(expiresAt).toISOString(), secondFactor }, token };
   }
 
   async authenticate(token: string, now = Date.now()): Promise<Session> {
@@ -40,7 +42,7 @@ export class Sessions {
     if (row.expires_at <= now) throw new UnauthorizedError('session_expired', 'this session has reached its lifetime').by(row.principal, row.id);
     if (row.last_seen_at + this.policy.idleSeconds * 1000 <= now) throw new UnauthorizedError('session_idle', 'this session timed out after being idle').by(row.principal, row.id);
     await this.sessions.touch(row.id, now);
-    return { id: row.id, principal: row.principal, keyId: row.key_id, expiresAt: new Date(row.expires_at).toISOString() };
+    return { id: row.id, principal: row.principal, keyId: row.key_id, expiresAt: new Date(row.expires_at).toISOString(), secondFactor: row.second_factor === 1 };
   }
 
   close(id: string, db?: Kysely<Database>, now = Date.now()): Promise<void> {

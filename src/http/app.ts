@@ -26,13 +26,16 @@ import { maintenanceRoutes } from '../routes/maintenance.js';
 import type { MaintenanceCalendar } from '../calendar/maintenance-calendar.js';
 import { recoveryRoutes, StateBackup, type RecoveryServices } from '../routes/recovery.js';
 import { sessionRoutes } from '../routes/sessions.js';
+import { dashboardRoutes } from '../routes/dashboard.js';
 import { chatopsRoutes } from '../routes/chatops.js';
 import { webhookRoutes, webhookSchemas } from '../routes/webhooks.js';
 import { verificationRoutes, verificationSchemas, type VerificationServices } from '../routes/verification.js';
 import type { Integrations } from '../integrations.js';
 import { registerHttpMetrics, registerMetricsRoute } from '../metrics/metrics-endpoint.js';
 import { registerAccess, type RateLimitPolicy } from './access.js';
+import { registerDashboardSession } from './dashboard-session.js';
 import { registerErrorHandling } from './error-handler.js';
+import { DOCS_CONTENT_SECURITY_POLICY, registerSecurityHeaders } from './security-headers.js';
 import type { Readiness } from './readiness.js';
 
 export interface AppServices {
@@ -87,6 +90,8 @@ export async function buildApp(services: AppServices, logger: Logger, options: A
   app.removeContentTypeParser('text/plain');
   if (options.tls) app.addHook('onSend', async (_request, reply, payload) => (reply.header('strict-transport-security', HSTS), payload));
 
+  // Before every route, Swagger UI's included, so each answer carries them.
+  await registerSecurityHeaders(app);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -117,7 +122,7 @@ export async function buildApp(services: AppServices, logger: Logger, options: A
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: DOCS_CONTENT_SECURITY_POLICY });
   await app.register(fastifySSE);
 
   app.addSchema(Problem);
@@ -137,6 +142,7 @@ export async function buildApp(services: AppServices, logger: Logger, options: A
   const integrations = services.integrations;
   if (integrations) registerHttpMetrics(app, integrations.metrics);
   if (integrations?.metricsToken) registerMetricsRoute(app, integrations.metrics, integrations.metricsToken);
+  await registerDashboardSession(app, { secure: Boolean(options.tls) });
   await registerAccess(app, services);
 
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
@@ -150,6 +156,7 @@ export async function buildApp(services: AppServices, logger: Logger, options: A
   await app.register(keyRoutes, { access: services.access });
   await app.register(sessionRoutes, { access: services.access });
   await app.register(auditRoutes, { access: services.access });
+  await app.register(dashboardRoutes, { access: services.access });
   await app.register(webhookRoutes, { webhooks: integrations?.webhooks as never });
   await app.register(chatopsRoutes, { chatops: integrations?.chatops, users: integrations?.slackUsers as never });
   return app;

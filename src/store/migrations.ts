@@ -429,5 +429,12 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
         await db.schema.alterTable('releases').addColumn('verification', 'text').execute();
       },
     },
+    '0010_dashboard_sessions': {
+      async up(db: Kysely<any>) {
+        // The dashboard's sign-in opens a session from an API key alone (its cookie must not carry
+        // the key); only sessions opened with a TOTP code count as a second factor.
+        await db.schema.alterTable('sessions').addColumn('second_factor', 'integer', (c) => c.notNull().defaultTo(1)).execute();
+      },
+    },
   };
 }

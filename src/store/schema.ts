@@ -89,6 +89,8 @@ export interface SessionsTable {
   expires_at: number;
   last_seen_at: number;
   revoked_at: number | null;
+  /** 1 when opened with a TOTP code; 0 for a dashboard sign-in with a key alone. */
+  second_factor: number;
 }
 
 export interface AuthFailuresTable {

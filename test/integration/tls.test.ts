@@ -32,7 +32,7 @@ function get(url: string, secure: boolean): Promise<{ status: number; headers: R
 describe('TLS', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('serves HTTPS only, with HSTS, when given a certificate', async () => {
+  it('serves HTTPS only, with HSTS and a Secure session cookie, when given a certificate', async () => {
     const service = await startTestService({ database: 'sqlite', config: { tlsCert: cert, tlsKey: key } });
     try {
       const address = await service.app.listen({ host: '127.0.0.1', port: 0 });
@@ -40,6 +40,10 @@ describe('TLS', () => {
       const answer = await get(`${address}/healthz`, true);
       expect(answer.status).toBe(200);
       expect(answer.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
+      // The dashboard's session cookie is Secure under TLS: a browser never sends it in clear.
+      const signIn = await service.app.inject({ method: 'POST', url: '/v1/dashboard/session', headers: { authorization: `Bearer ${service.adminKey}` }, payload: {} });
+      expect(signIn.statusCode, signIn.body).toBe(201);
+      expect(String(signIn.headers['set-cookie'])).toMatch(/^stackpilot_session=sps_[^;]+;.*; HttpOnly; Secure; SameSite=Strict$/);
       // Plain HTTP on the same port gets no answer a client could mistake for the API.
       await expect(get(address.replace('https:', 'http:') + '/healthz', false)).rejects.toThrow();
     } finally {
