@@ -1,5 +1,5 @@
 // Every environment at a glance: status, current release and its images, last operation,
-// queue, drift.
+// queue, drift, and when changes may next start (its maintenance windows).
 import { api, call, type Environment } from '../api.js';
 import { when, words } from '../format.js';
 import { Failure, Loading, useLoad } from '../load.js';
@@ -15,6 +15,16 @@ function Drift({ drift }: { drift: Environment['drift'] }) {
   return <span class={`status ${drift.status}`}>{words(drift.status)}{drift.status === 'drifted' ? ` (${drift.resources.length})` : ''}</span>;
 }
 
+/** Whether changes may start now, else when the next window opens (in the window's own time zone). */
+function NextWindow({ env }: { env: string }) {
+  const { data } = useLoad((signal) => call(api.GET('/v1/environments/{env}/windows', { params: { path: { env } }, signal })), [env]);
+  if (!data) return <span class="muted">…</span>;
+  if (!data.windows.length && !data.freezes.length) return <span class="muted">always open</span>;
+  if (data.open) return <span class="status open">open now</span>;
+  const next = data.nextOpenings[0];
+  return next ? <span>{next.local.opensAt.replace('T', ' ').slice(0, 16)} <small>{next.timezone}</small></span> : <span class="muted">no opening ahead</span>;
+}
+
 export function Overview() {
   const { data, error } = useLoad((signal) => call(api.GET('/v1/environments', { signal })), [], 5000);
   return (
@@ -24,7 +34,7 @@ export function Overview() {
       {!data ? <Loading what="environments" /> : (
         <table>
           <caption class="visually-hidden">Every environment you may read</caption>
-          <thead><tr><th scope="col">Environment</th><th scope="col">Status</th><th scope="col">Current release</th><th scope="col">Last operation</th><th scope="col">Queue</th><th scope="col">Drift</th></tr></thead>
+          <thead><tr><th scope="col">Environment</th><th scope="col">Status</th><th scope="col">Current release</th><th scope="col">Last operation</th><th scope="col">Queue</th><th scope="col">Drift</th><th scope="col">Next window</th></tr></thead>
           <tbody>
             {data.items.map((env) => (
               <tr key={env.name} data-environment={env.name}>
@@ -36,6 +46,7 @@ export function Overview() {
                   : <span class="muted">none</span>}</td>
                 <td>{env.queueLength}</td>
                 <td><Drift drift={env.drift} /></td>
+                <td><NextWindow env={env.name} /></td>
               </tr>
             ))}
           </tbody>
