@@ -86,7 +86,14 @@ export class Workloads extends pulumi.ComponentResource {
     const deadline = settings.rolloutDeadlineSeconds;
     // Fixed names: other services and operators find them by these.
     const deployment = new k8s.apps.v1.Deployment(name, {
-      metadata: { namespace, name, labels },
+      metadata: {
+        namespace, name, labels,
+        // What the program sets, it owns: an update (a drift remediation above all) takes back a
+        // field someone changed by hand (kubectl scale, set image) instead of failing on the
+        // Server-Side Apply conflict. Fields it leaves alone (replicas under an autoscaler) keep
+        // their owner.
+        annotations: { 'pulumi.com/patchForce': 'true' },
+      },
       spec: {
         // An autoscaled Deployment's replica count belongs to its HorizontalPodAutoscaler: set
         // here, every update would reset the autoscaler's choice.

@@ -520,7 +520,7 @@ export interface paths {
         put?: never;
         /**
          * Run one repair step in your open session; its output is returned and the step audited
-         * @description unlock removes stale locks only (none held by a live Pulumi CLI of this host); clear-pending refreshes with --clear-pending-creates, --skip-pending-creates or --import-pending-creates <urn> <id>; refresh; state-delete, state-unprotect (urn); state-repair.
+         * @description unlock removes stale locks only (none held by a live Pulumi CLI of this host); clear-pending refreshes with --clear-pending-creates, --skip-pending-creates or --import-pending-creates for each of `imports` (or the one `urn` and `id`), leaving pending creates not named pending; refresh; state-delete, state-unprotect (urn); state-repair.
          */
         post: operations["runRepairStep"];
         delete?: never;
@@ -4527,6 +4527,11 @@ export interface operations {
             content: {
                 "application/json": {
                     id?: string;
+                    /** @description clear-pending with import: each pending create to import, by urn, under the id the provider gave it */
+                    imports?: {
+                        id: string;
+                        urn: string;
+                    }[];
                     /** @enum {unknown} */
                     pendingCreates?: "clear" | "skip" | "import";
                     /** @enum {unknown} */

@@ -220,7 +220,8 @@ function repairArgs(command: RepairCommand): string[] {
     case 'refresh': {
       const pending = command.pendingCreates;
       const flags = pending === 'clear' ? ['--clear-pending-creates'] : pending === 'skip' ? ['--skip-pending-creates']
-        : pending ? ['--import-pending-creates', pending.import.urn, pending.import.id] : [];
+        // A repeated flag, not one flag with two values: the CLI reads the list as URN, ID, URN, ID...
+        : pending ? pending.import.flatMap(({ urn, id }) => ['--import-pending-creates', urn, '--import-pending-creates', id]) : [];
       return ['refresh', '--yes', '--skip-preview', ...flags];
     }
     case 'state-delete': return ['state', 'delete', command.urn, '--yes'];

@@ -102,7 +102,7 @@ export interface EngineProcess {
 
 /** A repair of a stack's state, each one CLI command (see Engine.repair). */
 export type RepairCommand =
-  | { step: 'refresh'; pendingCreates?: 'clear' | 'skip' | { import: { urn: string; id: string } } }
+  | { step: 'refresh'; pendingCreates?: 'clear' | 'skip' | { import: Array<{ urn: string; id: string }> } }
   | { step: 'state-delete'; urn: string }
   | { step: 'state-unprotect'; urn: string }
   | { step: 'state-repair' };

@@ -24,9 +24,13 @@ export interface RepairStepRequest {
   step: RepairStep;
   /** state-delete, state-unprotect: the resource. */
   urn?: string;
-  /** clear-pending: drop pending creates (clear), skip them, or import one that exists under `id`. */
+  /**
+   * clear-pending: drop pending creates (clear), skip them, or import those that exist: each of
+   * `imports`, or the one `urn` under `id`. Pending creates not named are left pending.
+   */
   pendingCreates?: 'clear' | 'skip' | 'import';
   id?: string;
+  imports?: Array<{ urn: string; id: string }>;
 }
 
 export interface RepairOptions {
@@ -158,8 +162,9 @@ function commandOf(request: RepairStepRequest): RepairCommand | undefined {
     case 'clear-pending': {
       const mode = request.pendingCreates ?? 'clear';
       if (mode !== 'import') return { step: 'refresh', pendingCreates: mode };
-      if (!request.id) throw new InvalidInputError('id_required', 'importing a pending create needs the id the provider gave it', { field: 'id' });
-      return { step: 'refresh', pendingCreates: { import: { urn: urn(), id: request.id } } };
+      if (request.imports?.length) return { step: 'refresh', pendingCreates: { import: request.imports } };
+      if (!request.id) throw new InvalidInputError('id_required', 'importing a pending create needs the id the provider gave it (or `imports`, a list of urn and id)', { field: 'id' });
+      return { step: 'refresh', pendingCreates: { import: [{ urn: urn(), id: request.id }] } };
     }
     case 'state-delete': return { step: 'state-delete', urn: urn() };
     case 'state-unprotect': return { step: 'state-unprotect', urn: urn() };

@@ -179,13 +179,18 @@ export const recoveryRoutes: FastifyPluginAsyncTypebox<RecoveryServices> = async
       security: ANY_CREDENTIAL, operationId: 'runRepairStep', tags,
       summary: 'Run one repair step in your open session; its output is returned and the step audited',
       description: 'unlock removes stale locks only (none held by a live Pulumi CLI of this host); clear-pending refreshes with '
-        + '--clear-pending-creates, --skip-pending-creates or --import-pending-creates <urn> <id>; refresh; state-delete, state-unprotect (urn); state-repair.',
+        + '--clear-pending-creates, --skip-pending-creates or --import-pending-creates for each of `imports` (or the one `urn` and `id`), '
+        + 'leaving pending creates not named pending; refresh; state-delete, state-unprotect (urn); state-repair.',
       params: Env,
       body: Type.Object({
         step: Type.Enum(REPAIR_STEPS),
         urn: Type.Optional(Type.String({ minLength: 1, maxLength: 2000, pattern: '^urn:pulumi:[^\\u0000-\\u001f]+$' })),
         pendingCreates: Type.Optional(Type.Enum(['clear', 'skip', 'import'] as const)),
         id: Type.Optional(Type.String({ minLength: 1, maxLength: 1000, pattern: '^[^\\u0000-\\u001f]+$' })),
+        imports: Type.Optional(Type.Array(Type.Object({
+          urn: Type.String({ minLength: 1, maxLength: 2000, pattern: '^urn:pulumi:[^\\u0000-\\u001f]+$' }),
+          id: Type.String({ minLength: 1, maxLength: 1000, pattern: '^[^\\u0000-\\u001f]+$' }),
+        }, { additionalProperties: false }), { minItems: 1, maxItems: 100, description: 'clear-pending with import: each pending create to import, by urn, under the id the provider gave it' })),
       }, { additionalProperties: false }),
       response: {
         200: Type.Object({ step: Type.Enum(REPAIR_STEPS), output: Type.String() }, { additionalProperties: false }),

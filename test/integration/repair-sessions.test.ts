@@ -69,6 +69,11 @@ describe.each(DATABASES)('repair sessions on %s', (database) => {
     expect(noUrn.json()).toMatchObject({ code: 'urn_required', field: 'urn' });
     expect((await step({ step: 'explode' })).statusCode).toBe(400);
 
+    expect((await step({ step: 'clear-pending', pendingCreates: 'import' })).json()).toMatchObject({ code: 'id_required', field: 'id' });
+    // The CLI takes each URN and ID as a flag of its own (given as one flag with two values, it
+    // refused the ID as an argument).
+    const imported = await step({ step: 'clear-pending', pendingCreates: 'import', imports: [{ urn: 'urn:pulumi:development::fixture-project::stackpilot:test:Thing::half-made', id: 'half-made-1' }] });
+    expect(imported.statusCode, imported.body).toBe(200);
     const cleared = await step({ step: 'clear-pending', pendingCreates: 'clear' });
     expect(cleared.statusCode, cleared.body).toBe(200);
     expect(cleared.json().step).toBe('clear-pending');
