@@ -1,6 +1,6 @@
 // Small helpers for the benchmark: timing, percentiles, and the real things it drives.
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
@@ -48,4 +48,42 @@ export function firstCliEvent(pulumi: string, args: string[], options: { cwd: st
 
 export function eventLogPath(dir: string, name: string): string {
   return join(dir, `${name}.events.jsonl`);
+}
+
+/** A process's resident set (VmRSS), in bytes; 0 once it is gone. */
+export function rssOf(pid: number): number {
+  try {
+    const kb = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Number(kb) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * The resident memory of each running operation's engine processes (CLI, language host,
+ * program, providers), summed per operation: each of them carries STACKPILOT_OPERATION_ID.
+ * Shared pages count once per process, so the sum is an upper bound.
+ */
+export function engineRssByOperation(): Map<string, number> {
+  const byOperation = new Map<string, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const id = /(?:^|\0)STACKPILOT_OPERATION_ID=([^\0]+)/.exec(readFileSync(`/proc/${entry}/environ`, 'latin1'))?.[1];
+      if (id) byOperation.set(id, (byOperation.get(id) ?? 0) + rssOf(Number(entry)));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return byOperation;
+}
+
+/** Samples `engineRssByOperation` until stopped; the peak seen of any one operation. */
+export function sampleEngineRss(everyMs = 100): { stop(): number } {
+  let peak = 0;
+  const timer = setInterval(() => {
+    for (const rss of engineRssByOperation().values()) peak = Math.max(peak, rss);
+  }, everyMs);
+  return { stop: () => (clearInterval(timer), peak) };
 }
