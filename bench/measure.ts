@@ -1,8 +1,9 @@
 // Small helpers for the benchmark: timing, percentiles, and the real things it drives.
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { engineProcessesByOperation } from '../src/engine/engine-processes.js';
 
 export async function time(fn: () => Promise<unknown>): Promise<number> {
   const start = performance.now();
@@ -62,20 +63,12 @@ export function rssOf(pid: number): number {
 
 /**
  * The resident memory of each running operation's engine processes (CLI, language host,
- * program, providers), summed per operation: each of them carries STACKPILOT_OPERATION_ID.
- * Shared pages count once per process, so the sum is an upper bound.
+ * program, providers), summed per operation. Shared pages count once per process, so the sum
+ * is an upper bound.
  */
 export function engineRssByOperation(): Map<string, number> {
   const byOperation = new Map<string, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const id = /(?:^|\0)STACKPILOT_OPERATION_ID=([^\0]+)/.exec(readFileSync(`/proc/${entry}/environ`, 'latin1'))?.[1];
-      if (id) byOperation.set(id, (byOperation.get(id) ?? 0) + rssOf(Number(entry)));
-    } catch {
-      // gone, or not ours to read
-    }
-  }
+  for (const [id, processes] of engineProcessesByOperation()) byOperation.set(id, processes.reduce((sum, p) => sum + rssOf(p.pid), 0));
   return byOperation;
 }
 

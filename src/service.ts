@@ -161,11 +161,12 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
 
   const signals = new OperationSignals();
   const policy = new ReleasePolicy(config, catalog.names);
-  const versions = new ConfigVersions(db, logger.child({ component: 'config' }), new ConfigVersionRepository(db), catalog, engine, governance, outbox);
+  const versionRows = new ConfigVersionRepository(db);
+  const versions = new ConfigVersions(db, logger.child({ component: 'config' }), versionRows, catalog, engine, governance, outbox);
   for (const environment of catalog.names) await versions.importFile(environment);
   const programs = new ProgramSnapshots(config.projectDir, join(config.dataDir, 'programs'));
-  const releases = new Releases(new ReleaseRepository(db), new ConfigVersionRepository(db), catalog, governance, outbox);
   const releaseRows = new ReleaseRepository(db);
+  const releases = new Releases(releaseRows, versionRows, catalog, governance, outbox);
   const verifications = new VerificationRepository(db, dialect);
   const healthChecks = new HealthChecks(new HealthCheckRepository(db), verifications, releaseRows, catalog, governance, outbox, config.prometheusUrl);
   const steps = new ReleaseSteps({ versions, programs, releases, policy, outbox, healthChecks, plansDir: join(config.dataDir, 'plans') }, operationRows, engine);

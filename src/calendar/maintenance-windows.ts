@@ -4,8 +4,9 @@
 // an opening in the skipped spring hour happens when the clocks jump (03:00), one in the
 // repeated autumn hour happens once (the first time). A duration is elapsed time, so a 2-hour
 // window that spans a switch is open for 2 hours, whatever the wall clock says.
-import { Cron } from 'croner';
+import type { Cron } from 'croner';
 import { InvalidInputError } from '../errors.js';
+import { parseCron } from './cron-expression.js';
 
 export interface WindowRule {
   /** When it opens, as croner reads it (five or six fields; seconds first when six). */
@@ -90,12 +91,7 @@ export class MaintenanceWindows {
       if (!isTimeZone(rule.timezone)) {
         throw new InvalidInputError('unknown_time_zone', `${field}.timezone is not a known IANA time zone: ${JSON.stringify(rule.timezone)}`, { field: `${field}.timezone` });
       }
-      let cron: Cron;
-      try {
-        cron = new Cron(rule.cron, { paused: true, timezone: rule.timezone });
-      } catch (error) {
-        throw new InvalidInputError('invalid_cron', `${field}.cron is not a valid cron expression: ${(error as Error).message}`, { field: `${field}.cron` });
-      }
+      const cron = parseCron(rule.cron, { field: `${field}.cron`, timezone: rule.timezone });
       return { cron, durationMs: durationMs(rule.duration, `${field}.duration`), timezone: rule.timezone };
     });
     const frozen = freezes.map((rule, i) => {

@@ -7,26 +7,33 @@ import { basename } from 'node:path';
 import type { EngineProcess } from './types.js';
 
 export const OPERATION_ENV = 'STACKPILOT_OPERATION_ID';
+const OPERATION_TAG = new RegExp(`(?:^|\\0)${OPERATION_ENV}=([^\\0]+)`);
 
 export function engineProcesses(operationId: string): EngineProcess[] {
-  const marker = `\0${OPERATION_ENV}=${operationId}\0`;
-  const found: EngineProcess[] = [];
+  return engineProcessesByOperation().get(operationId) ?? [];
+}
+
+/** Every engine process on this host, grouped by the operation id in its environment: one pass over /proc. */
+export function engineProcessesByOperation(): Map<string, EngineProcess[]> {
+  const byOperation = new Map<string, EngineProcess[]>();
   let entries: string[];
   try {
     entries = readdirSync('/proc');
   } catch {
-    return found; // not Linux: nothing can be seen, the lease alone decides
+    return byOperation; // not Linux: nothing can be seen, the lease alone decides
   }
   for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (!`\0${readFileSync(`/proc/${entry}/environ`, 'latin1')}\0`.includes(marker)) continue;
-      found.push({ pid: Number(entry), command: basename(readlinkSync(`/proc/${entry}/exe`)) });
+      const operationId = OPERATION_TAG.exec(readFileSync(`/proc/${entry}/environ`, 'latin1'))?.[1];
+      if (!operationId) continue;
+      const found = { pid: Number(entry), command: basename(readlinkSync(`/proc/${entry}/exe`)) };
+      byOperation.set(operationId, [...(byOperation.get(operationId) ?? []), found]);
     } catch {
       // gone, or not ours to read
     }
   }
-  return found;
+  return byOperation;
 }
 
 /** True when the CLI itself still runs: then it holds the stack lock rightfully. */

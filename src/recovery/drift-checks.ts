@@ -4,7 +4,7 @@
 // once); it waits in the stack's FIFO like a preview, never behind a plan awaiting approval.
 // Its result is kept per environment; a drift writes `drift.detected` to the outbox and, where
 // the schedule says so, queues an update with --refresh (under the approval rules) to remediate.
-import { Cron } from 'croner';
+import { parseCron } from '../calendar/cron-expression.js';
 import type { Kysely } from 'kysely';
 import type { Actor } from '../auth/actor.js';
 import { systemActor } from '../auth/actor.js';
@@ -126,12 +126,7 @@ export class DriftChecks {
 
 /** The next time after `now` that `cron` names; a 400 naming the field when it names none. */
 export function nextRun(cron: string, now: number): number {
-  let next: Date | null;
-  try {
-    next = new Cron(cron, { paused: true }).nextRun(new Date(now));
-  } catch (error) {
-    throw new InvalidInputError('invalid_cron', `cron is not a valid cron expression: ${(error as Error).message}`, { field: 'cron' });
-  }
+  const next = parseCron(cron, { field: 'cron' }).nextRun(new Date(now));
   if (!next) throw new InvalidInputError('invalid_cron', 'cron names no time in the future', { field: 'cron' });
   return next.getTime();
 }

@@ -4,6 +4,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { actorOf } from './request-actor.js';
+import { accepted } from './accepted.js';
 import type { OperationService } from '../operations/operation-service.js';
 import { ANY_CREDENTIAL, EnvironmentName, OperationId, OperationPage, OperationRequest, problems } from './schemas.js';
 
@@ -41,7 +42,7 @@ export const operationRoutes: FastifyPluginAsyncTypebox<{ operations: OperationS
       actorOf(request), request.params.env, { type, scope, message, debug, configVersion, config: config as never, bypassWindow }, request.headers['idempotency-key'],
     );
     if (!created) reply.header('idempotent-replayed', 'true');
-    return reply.code(202).header('location', `/v1/operations/${operation.id}`).send(operation);
+    return accepted(reply, operation);
   });
 
   app.get('/v1/environments/:env/operations', {

@@ -8,6 +8,7 @@ import { REPAIR_STEPS, type RepairSessions } from '../recovery/repair-sessions.j
 import type { RestoreRequests } from '../recovery/restore-requests.js';
 import type { StateBackups } from '../recovery/state-backups.js';
 import { actorOf } from './request-actor.js';
+import { accepted } from './accepted.js';
 import { ANY_CREDENTIAL, EnvironmentName, PageOf, PageQuery, PrintableText, problems } from './schemas.js';
 
 export interface RecoveryServices {
@@ -94,7 +95,7 @@ export const recoveryRoutes: FastifyPluginAsyncTypebox<RecoveryServices> = async
     },
   }, async (request, reply) => {
     const operation = await restores.request(actorOf(request), request.params.env, request.body);
-    return reply.code(202).header('location', `/v1/operations/${operation.id}`).send(operation);
+    return accepted(reply, operation);
   });
 
   app.post('/v1/environments/:env/drift-checks', {
@@ -106,7 +107,7 @@ export const recoveryRoutes: FastifyPluginAsyncTypebox<RecoveryServices> = async
     },
   }, async (request, reply) => {
     const operation = await drift.request(actorOf(request), request.params.env);
-    return reply.code(202).header('location', `/v1/operations/${operation.id}`).send(operation);
+    return accepted(reply, operation);
   });
 
   app.get('/v1/environments/:env/drift', {

@@ -2,8 +2,6 @@
 // releases, promotion along the pipeline, rollback, and approving or rejecting a saved plan.
 // Each handler turns the request into an actor and its input, and calls the domain.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply } from 'fastify';
-import type { Operation } from '../operations/operation.js';
 import { Type } from 'typebox';
 import { PreconditionRequiredError } from '../errors.js';
 import type { Approvals } from '../releases/approvals.js';
@@ -12,6 +10,7 @@ import type { Promotions } from '../releases/promotions.js';
 import type { Releases } from '../releases/releases.js';
 import type { Rollbacks } from '../releases/rollbacks.js';
 import { actorOf } from './request-actor.js';
+import { accepted } from './accepted.js';
 import { ANY_CREDENTIAL, BypassWindow, EnvironmentName, OperationId, PageOf, PageQuery, PrintableText, problems } from './schemas.js';
 
 export interface ReleaseServices {
@@ -26,8 +25,6 @@ const Env = Type.Object({ env: EnvironmentName });
 const VersionNumber = Type.Integer({ minimum: 1, maximum: 2_147_483_647 });
 const tags = ['releases'];
 const etag = (version: number) => `"${version}"`;
-/** 202 with the queued operation and where to follow it. */
-const accepted = (reply: FastifyReply, operation: Operation) => reply.code(202).header('location', `/v1/operations/${operation.id}`).send(operation);
 
 export const releaseRoutes: FastifyPluginAsyncTypebox<ReleaseServices> = async (app, { versions, releases, approvals, promotions, rollbacks }) => {
   app.get('/v1/environments/:env/config', {
