@@ -4,7 +4,7 @@
 // read, never written: generated state (the secrets provider's salt) lives in the database,
 // and so do the configuration versions that start from them (releases/config-versions.ts).
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { NotFoundError } from '../errors.js';
@@ -13,7 +13,15 @@ import { ENVIRONMENT_NAME } from './environment-name.js';
 /** Shown in this order; others follow alphabetically. */
 const KNOWN_ORDER = ['development', 'testing', 'staging', 'production'];
 
+export interface StackConfigFile {
+  readonly config: Record<string, unknown>;
+  readonly encryptionSalt?: string;
+  readonly digest: string;
+}
+
 export class EnvironmentCatalog {
+  private readonly read = new Map<string, { key: string; file: StackConfigFile }>();
+
   private constructor(readonly project: string, readonly projectDir: string, private readonly configDir: string, readonly names: readonly string[]) {}
 
   static load(projectDir: string): EnvironmentCatalog {
@@ -41,14 +49,22 @@ export class EnvironmentCatalog {
    * The stack's configuration as its file holds it today (the `config:` map), with the salt its
    * secrets were encrypted with when someone set them with the CLI (committed files carry none).
    */
-  stackConfig(name: string): { config: Record<string, unknown>; encryptionSalt?: string; digest: string } {
+  stackConfig(name: string): StackConfigFile {
     const file = join(this.configDir, `Pulumi.${this.require(name)}.yaml`);
+    // Asked before every operation is queued: the file is read and hashed again only when its
+    // inode, size or modification time (to the nanosecond) moved, which every write does.
+    const stat = statSync(file, { bigint: true });
+    const key = `${stat.ino}:${stat.size}:${stat.mtimeNs}`;
+    const cached = this.read.get(name);
+    if (cached?.key === key) return cached.file;
     const text = readFileSync(file, 'utf8');
     const document = parse(text) as { config?: Record<string, unknown>; encryptionsalt?: string } | null;
-    return {
+    const read: StackConfigFile = {
       config: document?.config ?? {}, digest: createHash('sha256').update(text).digest('hex'),
       ...(document?.encryptionsalt ? { encryptionSalt: document.encryptionsalt } : {}),
     };
+    this.read.set(name, { key, file: read });
+    return read;
   }
 }
 
