@@ -127,16 +127,21 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     toolchainRoot: toolchain.root,
     backendUrl: config.stateBackendUrl,
     salts: new StackRepository(db),
+    tracesDir: config.engineTracesDir,
     env: pulumiEnv({
       backendUrl: backend.url,
       passphraseFile: config.secretsPassphraseFile,
       toolchain,
       path: config.path,
-      extra: { ...backend.env, ...(config.kubeconfig ? { KUBECONFIG: config.kubeconfig } : {}) },
+      extra: {
+        ...backend.env, ...(config.kubeconfig ? { KUBECONFIG: config.kubeconfig } : {}),
+        ...(config.engineCompileCache ? { NODE_COMPILE_CACHE: join(config.dataDir, 'node-compile-cache') } : {}),
+      },
     }),
   });
   await prepareBackend(config.stateBackendUrl);
   await mkdir(join(config.dataDir, 'spool'), { recursive: true, mode: 0o700 });
+  if (config.engineTracesDir) await mkdir(config.engineTracesDir, { recursive: true, mode: 0o700 });
   await engine.init(catalog.names).catch(async (error: Error) => {
     await database.close();
     throw new StartupError(`cannot prepare the stacks: ${error.message.split('\n')[0]}`);

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { PulumiCommand, type EngineEvent as PulumiEvent } from '@pulumi/pulumi/automation/index.js';
 import { runCli } from './cli.js';
 import { runStackCommand } from './cli-run.js';
@@ -27,6 +28,8 @@ export interface PulumiEngineOptions {
   toolchainRoot: string;
   backendUrl: string;
   salts: SaltStore;
+  /** Each run writes its OpenTelemetry trace here, as <operation id>.json. */
+  tracesDir?: string;
 }
 
 const SECRET = '[secret]';
@@ -93,6 +96,7 @@ export class PulumiEngine implements Engine {
       const args = [...command, ...flagArgs(request.flags), '--stack', request.environment, '--non-interactive',
         '--color', 'never', '--exec-kind', 'auto.local'];
       if (request.message) args.push('--message', request.message);
+      if (this.options.tracesDir) args.push('--otel-traces', pathToFileURL(join(this.options.tracesDir, `${request.operationId}.json`)).href);
       // Saved plans are behind the CLI's experimental switch; it is set for these runs alone,
       // since with it every `up` would also make and enforce a plan of its own.
       const experimental: Record<string, string> = request.flags.savePlan || request.flags.plan ? { PULUMI_EXPERIMENTAL: 'true' } : {};

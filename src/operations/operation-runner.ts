@@ -17,6 +17,7 @@ import type { LeaseRepository } from '../store/lease-repository.js';
 import type { OperationRepository, Transition } from '../store/operation-repository.js';
 import { ConflictError } from '../errors.js';
 import { EventRecorder } from './event-recorder.js';
+import { OperationTimeline } from './operation-timeline.js';
 import { kindOf, type KindResult } from './operation-kinds.js';
 import type { OperationSignals } from './operation-signals.js';
 import { APPROVAL_EVENT, type ErrorCode, type Operation, type PlanView } from './operation.js';
@@ -54,6 +55,8 @@ export class OperationRunner {
   /** Runs the operation to its end. `stop` aborts it from outside (shutdown). */
   async run(operation: Operation, log: Logger, stop: AbortSignal): Promise<void> {
     const { owner, leaseMs } = this.options;
+    const timeline = new OperationTimeline();
+    timeline.mark('runnerStarted');
     const abort = new AbortController();
     const cancel = (why: string) => {
       if (abort.signal.aborted) return; // one SIGINT only: a second may orphan resources
@@ -116,8 +119,13 @@ export class OperationRunner {
         message: operation.message ?? undefined,
         operationId: operation.id,
         signal: abort.signal,
-        onSpawn: (pid) => void this.operations.recordCliPid(operation.id, owner, pid).catch((error: unknown) => log.warn({ err: error }, 'could not record the CLI pid')),
+        onSpawn: (pid) => {
+          timeline.mark('cliSpawned');
+          this.operations.recordCliPid(operation.id, owner, pid).catch((error: unknown) => log.warn({ err: error }, 'could not record the CLI pid'));
+        },
         onEvent: (event) => {
+          timeline.mark('firstEvent');
+          timeline.mark('lastEvent');
           const change = kind.detectsDrift ? driftedChange(event) : plannedChange(event);
           if (change) changes.push(change);
           recorder.event(event);
@@ -131,6 +139,7 @@ export class OperationRunner {
       if (!(error instanceof EngineFailure) && !(error instanceof RunRefusal)) log.error({ err: error }, 'operation failed unexpectedly');
       if (failure.code === 'engine_killed') await this.afterKilledEngine(operation, log);
     } finally {
+      timeline.mark('engineEnded');
       clearInterval(heartbeat);
       stop.removeEventListener('abort', onStop);
     }
@@ -155,7 +164,10 @@ export class OperationRunner {
       return;
     }
     // A plan that failed changed nothing; every other end of a mutating kind is backed up.
-    if (phase !== 'plan') await this.state.after(operation, log);
+    if (phase !== 'plan') {
+      await this.state.after(operation, log);
+      timeline.mark('backedUp');
+    }
     const cancelled = abort.signal.aborted || failure?.code === 'cancelled';
     const code: ErrorCode | null = failure ? (cancelled ? 'cancelled' : failure.code) : null;
     const result = restored ?? (outcome && kind.result(outcome, operation.spec));
@@ -174,7 +186,8 @@ export class OperationRunner {
         await this.options.ended?.(tx, ended);
       },
     }, log);
-    log.info({ status: ended?.status, errorCode: code }, 'operation finished');
+    timeline.mark('finished');
+    log.info({ status: ended?.status, errorCode: code, timeline }, 'operation finished');
     this.signals.notify(operation.id);
   }
 
