@@ -33,6 +33,7 @@ import { newKeyToken } from '../test/support/credentials.js';
 import { setConfig } from '../test/support/stack-config.js';
 import { TEST_PASSPHRASE } from '../test/support/service.js';
 import { overviewInChromium } from './dashboard.js';
+import { breakdown, LogCapture, points, readSpans } from './trace-breakdown.js';
 import { eventLogPath, firstCliEvent, median, percentile, rssOf, run, sampleEngineRss, time } from './measure.js';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -41,17 +42,18 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const rows: string[][] = [];
 const report = (measure: string, ours: string, reference: string, ratio: string, target: string) => rows.push([measure, ours, reference, ratio, target]);
 const ms = (v: number) => `${Math.round(v)} ms`;
+type ConfigOverrides = Partial<NonNullable<Parameters<typeof loadConfig>[1]>>;
 // Every request carries a real credential: authentication is part of what is measured.
 const KEY = newKeyToken();
 const AUTH = { authorization: `Bearer ${KEY}` };
 
-async function serve(program: TempProgram, extra: Partial<Parameters<typeof loadConfig>[1]> = {}) {
-  const config = loadConfig({ PATH: process.env.PATH }, {
+async function serve(program: TempProgram, extra: ConfigOverrides = {}, logger = createLogger('warn')) {
+  const config = loadConfig({ PATH: process.env.PATH, ...(process.env.STACKPILOT_TOOLCHAIN_DIR ? { STACKPILOT_TOOLCHAIN_DIR: process.env.STACKPILOT_TOOLCHAIN_DIR } : {}) }, {
     dataDir: join(program.dir, '..', 'data'), projectDir: program.dir, stateBackendUrl: program.backendUrl,
     secretsPassphrase: TEST_PASSPHRASE, logLevel: 'warn', pollMilliseconds: 200, bootstrapAdminKey: KEY,
     rateLimitPerMinute: 1_000_000, rateLimitPerSourcePerMinute: 1_000_000, protectedEnvironments: [], metricsPort: 0, ...extra,
   });
-  const service = await startService(config, createLogger('warn'));
+  const service = await startService(config, logger);
   const url = await service.app.listen({ host: '127.0.0.1', port: 0 });
   return { service, url, config };
 }
@@ -59,10 +61,12 @@ async function serve(program: TempProgram, extra: Partial<Parameters<typeof load
 /** POST an operation and read its event stream; resolves at the first event and at the result. */
 async function postAndStream(url: string, env: string, type: string, extra: object = {}) {
   const start = performance.now();
+  const posted = Date.now();
   const created = await fetch(`${url}/v1/environments/${env}/operations`, {
     method: 'POST', headers: { 'content-type': 'application/json', ...AUTH }, body: JSON.stringify({ type, ...extra }),
   });
   const { id } = (await created.json()) as { id: string };
+  const accepted = Date.now();
   const stream = await fetch(`${url}/v1/operations/${id}/events`, { headers: { accept: 'text/event-stream', ...AUTH } });
   const reader = stream.body!.getReader();
   const decoder = new TextDecoder();
@@ -78,7 +82,7 @@ async function postAndStream(url: string, env: string, type: string, extra: obje
   }
   await reader.cancel().catch(() => undefined);
   if (!text.includes('"status":"succeeded"')) throw new Error(`${type} of ${env} did not succeed:\n${text.slice(-500)}`);
-  return { first, total: performance.now() - start };
+  return { first, total: performance.now() - start, client: { id, posted, accepted, result: Date.now() } };
 }
 
 async function apiVersusCli() {
@@ -317,17 +321,97 @@ async function drill() {
   }
 }
 
+/**
+ * The breakdown of one no-change update of row 1's program, through the API with the CLI's
+ * trace on: printed as its own table (the README's "Where an update's time goes").
+ */
+async function trace() {
+  const program = copyProgram('service-project');
+  const logs = new LogCapture();
+  const { service, url } = await serve(program, { engineTracesDir: join(program.dir, '..', 'traces') }, createLogger('info', logs));
+  try {
+    await postAndStream(url, 'development', 'update');
+    const rounds = [];
+    for (let i = 0; i < Math.max(ROUNDS, 7); i++) {
+      const { client } = await postAndStream(url, 'development', 'update');
+      rounds.push(points(client, logs.timeline(client.id), readSpans(join(program.dir, '..', 'traces', `${client.id}.json`))));
+    }
+    const { phases, total, accepted } = breakdown(rounds);
+    const cells = phases.map((p) => [p.phase, ms(p.ms), p.who]);
+    const ours = phases.filter((p) => p.who === 'Stackpilot').reduce((sum, p) => sum + p.ms, 0);
+    cells.push(['sum of the phases (Stackpilot\'s share)', `${ms(phases.reduce((sum, p) => sum + p.ms, 0))} (${ms(ours)})`, ''],
+      ['total, POST until the result (median)', ms(total), ''], ['(the 202 reached the client after)', ms(accepted), '']);
+    breakdownTable = table(['phase of one update (median of ' + rounds.length + ')', 'time', 'paid by'], cells);
+  } finally {
+    await service.stop(1000);
+    program.remove();
+  }
+}
+let breakdownTable = '';
+
+/**
+ * A no-change preview through the API (compile cache warm, the default) against `pulumi
+ * preview` run directly on the same program, state and environment, alternating; and through
+ * the API again with the compile cache off, to show what the warm path gives. On row 1's
+ * program, and on the TORONTO program deployed on the local cluster when KUBECONFIG is set.
+ */
+async function warm() {
+  await warmPreview('row 1\'s program', copyProgram('service-project'), {});
+  const kubeconfig = process.env.KUBECONFIG;
+  if (!kubeconfig) return;
+  const program = copyProject();
+  await setConfig(program, 'development', 'namespace', `toronto-ai-bench-warm-${Date.now().toString(36)}`);
+  await warmPreview('TORONTO development', program, { kubeconfig }, { KUBECONFIG: kubeconfig });
+}
+
+async function warmPreview(label: string, program: TempProgram, extra: ConfigOverrides, cliExtra: Record<string, string> = {}) {
+  const env = { ...process.env, ...pulumiEnv({ backendUrl: program.backendUrl, passphraseFile: program.passphraseFile, path: process.env.PATH ?? '', extra: cliExtra }) };
+  const pulumi = join(toolchainPaths().bin, 'pulumi');
+  const cli = { cwd: program.dir, env: { ...env, PULUMI_DEBUG_COMMANDS: 'true' } };
+  const rounds = Math.max(ROUNDS, 5);
+  const api: number[] = [];
+  const direct: number[] = [];
+  const cold: number[] = [];
+  try {
+    let { service, url } = await serve(program, extra);
+    try {
+      await postAndStream(url, 'development', 'update');
+      await postAndStream(url, 'development', 'preview'); // the first run fills the compile cache
+      for (let i = 0; i < rounds; i++) {
+        api.push((await postAndStream(url, 'development', 'preview')).total);
+        direct.push(await time(() => run(pulumi, ['preview', '--stack', 'development', '--non-interactive'], cli)));
+      }
+    } finally {
+      await service.stop(1000);
+    }
+    ({ service, url } = await serve(program, { ...extra, engineCompileCache: false }));
+    try {
+      for (let i = 0; i < rounds; i++) cold.push((await postAndStream(url, 'development', 'preview')).total);
+      if (extra.kubeconfig) await postAndStream(url, 'development', 'destroy');
+    } finally {
+      await service.stop(1000);
+    }
+  } finally {
+    program.remove();
+  }
+  report(`14. no-change preview via API ÷ \`pulumi preview\` (${label})`, ms(median(api)), ms(median(direct)), (median(api) / median(direct)).toFixed(2), '≤ 0.7');
+  report(`14. the same via API, compile cache off (${label})`, ms(median(cold)), ms(median(direct)), (median(cold) / median(direct)).toFixed(2), '');
+}
+
 const only = process.env.BENCH_ONLY?.split(',');
 const parts: Record<string, () => Promise<void>> = {
-  api: apiVersusCli, parallel: parallelStacks, releases, dashboard, drill, listing: async () => {
+  api: apiVersusCli, trace, warm, parallel: parallelStacks, releases, dashboard, drill, listing: async () => {
     await listing('sqlite');
     await listing('postgres');
   },
 };
 for (const [name, part] of Object.entries(parts)) if (!only || only.includes(name)) await part();
 
-const header = ['measure', 'Stackpilot', 'reference (same run)', 'ratio / delta', 'target'];
-const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-console.log([line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n'));
+function table(header: string[], cells: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]!.length)));
+  const line = (row: string[]) => `| ${row.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+}
+if (rows.length) console.log(table(['measure', 'Stackpilot', 'reference (same run)', 'ratio / delta', 'target'], rows));
+if (breakdownTable) console.log(`\n${breakdownTable}`);
 process.exit(0);

@@ -1,8 +1,8 @@
-// One workspace per run: a private folder holding the project (Pulumi.yaml, the program it
-// names, package.json, a link to the installed node_modules) and the stack's configuration
-// written for this run alone. Runs of different stacks never share a mutable file, and the
-// committed stack files are never written.
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+// One workspace per run: a private folder holding the project (Pulumi.yaml and package.json
+// copied, a link to the program it names, a link to the installed node_modules) and the
+// stack's configuration written for this run alone. Runs of different stacks never share a
+// mutable file, and the committed stack files are never written.
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 
@@ -18,10 +18,12 @@ export function readProjectSettings(programDir: string): ProjectSettings {
   return settings;
 }
 
+const PROJECT_FILES = new Set(['Pulumi.yaml', 'package.json', 'package-lock.json', 'tsconfig.json']);
+
 /** The files of a project that make up its program: Pulumi.yaml, its main, its package files. */
 export function programFiles(programDir: string): string[] {
   const settings = readProjectSettings(programDir);
-  const files = new Set(['Pulumi.yaml', 'package.json', 'package-lock.json', 'tsconfig.json']);
+  const files = new Set(PROJECT_FILES);
   if (settings.main && settings.main !== '.' && settings.main !== './') {
     files.add(settings.main.replace(/^\.\//, '').replace(/\/$/, ''));
   } else {
@@ -57,9 +59,20 @@ export class Workspaces {
     const dir = join(this.root, name);
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    for (const file of programFiles(programDir)) cpSync(join(programDir, file), join(dir, file), { recursive: true });
     const modules = modulesDir ?? installedModules(programDir);
-    if (modules) symlinkSync(modules, join(dir, 'node_modules'));
+    for (const file of programFiles(programDir)) {
+      // The program's code is linked, not copied: Node loads a module from its real path, so
+      // every run of a program reads it from the same place, and Node's compile cache (keyed
+      // by path) keeps one entry per program, not one per run. Project files the CLI reads
+      // are copied, so nothing a run does can write through to the kept program.
+      if (PROJECT_FILES.has(file)) cpSync(join(programDir, file), join(dir, file));
+      else symlinkSync(join(programDir, file), join(dir, file));
+    }
+    if (modules) {
+      symlinkSync(modules, join(dir, 'node_modules'));
+      // From its real path the program looks for its packages beside the kept program.
+      linkModules(programDir, modules);
+    }
     const file = stackFile(dir, programDir, environment);
     mkdirSync(join(file, '..'), { recursive: true });
     writeFileSync(file, stringify({ encryptionsalt: encryptionSalt, config }));
@@ -105,4 +118,16 @@ export function writeSalt(dir: string, programDir: string, environment: string, 
   const file = stackFile(dir, programDir, environment);
   mkdirSync(join(file, '..'), { recursive: true });
   writeFileSync(file, stringify({ encryptionsalt: salt }));
+}
+
+/**
+ * Points `<programDir>/node_modules` at `modules`, unless it already does. Replaced by a rename,
+ * so a run starting beside this one sees the old link or the new, never none.
+ */
+function linkModules(programDir: string, modules: string): void {
+  if (installedModules(programDir) === modules) return; // found there already, or above it
+  const link = join(programDir, 'node_modules');
+  const next = `${link}.${process.pid}.${Date.now()}`;
+  symlinkSync(modules, next);
+  renameSync(next, link);
 }
