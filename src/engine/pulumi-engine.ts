@@ -3,9 +3,10 @@
 // started with an environment built for that spawn; the Automation API's PulumiCommand checks
 // the CLI's version, and its event types describe the stream.
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { constants, writeFileSync } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PulumiCommand, type EngineEvent as PulumiEvent } from '@pulumi/pulumi/automation/index.js';
 import { runCli } from './cli.js';
 import { runStackCommand } from './cli-run.js';
@@ -199,6 +200,12 @@ export class PulumiEngine implements Engine {
 
   async reachable(): Promise<boolean> {
     try {
+      // A file:// backend is a folder: checked without starting a CLI, which would cost a Go
+      // process every few seconds (the readiness check's period) for the life of the service.
+      if (this.options.backendUrl.startsWith('file://')) {
+        await access(fileURLToPath(this.options.backendUrl), constants.R_OK | constants.W_OK);
+        return true;
+      }
       await this.stackCommand(['whoami']);
       return true;
     } catch {

@@ -1,9 +1,11 @@
 // The committed spec is what the service serves: regenerate it with `npm run openapi`.
-import { readFileSync } from 'node:fs';
+import { readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoDir } from '../support/programs.js';
 import { startTestService, type TestService } from '../support/service.js';
+import { waitFor } from '../support/wait.js';
 
 describe('OpenAPI', () => {
   let service: TestService;
@@ -42,5 +44,17 @@ describe('OpenAPI', () => {
     const response = await service.inject({ url: '/readyz' });
     expect(response.json()).toEqual({ status: 'ready', checks: { database: true, toolchain: true, stateBackend: true } });
     expect((await service.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
+  });
+
+  it('reports a file:// state backend unavailable while its folder is gone, and ready once it is back', async () => {
+    const folder = fileURLToPath(service.program.backendUrl);
+    const readiness = async () => (await service.inject({ url: '/readyz' })).json().checks.stateBackend as boolean;
+    renameSync(folder, `${folder}.away`);
+    try {
+      await waitFor('the state backend to be reported unavailable', async () => !(await readiness()), 15); // checked every 5 s, in the background
+    } finally {
+      renameSync(`${folder}.away`, folder);
+    }
+    await waitFor('the state backend to be reported ready again', readiness, 15);
   });
 });
