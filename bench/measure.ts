@@ -61,22 +61,38 @@ export function rssOf(pid: number): number {
   }
 }
 
-/**
- * The resident memory of each running operation's engine processes (CLI, language host,
- * program, providers), summed per operation. Shared pages count once per process, so the sum
- * is an upper bound.
- */
-export function engineRssByOperation(): Map<string, number> {
-  const byOperation = new Map<string, number>();
-  for (const [id, processes] of engineProcessesByOperation()) byOperation.set(id, processes.reduce((sum, p) => sum + rssOf(p.pid), 0));
-  return byOperation;
+/** A process's CPU time so far (user + system), in milliseconds; 0 once it is gone. */
+export function cpuOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
 }
+const CLOCK_TICKS = 100; // USER_HZ: 100 on every Linux this runs on
 
-/** Samples `engineRssByOperation` until stopped; the peak seen of any one operation. */
-export function sampleEngineRss(everyMs = 100): { stop(): number } {
-  let peak = 0;
+/**
+ * Samples the engine processes every `everyMs` until stopped: the peak resident memory of any
+ * one operation, and the CPU time each operation's processes used (each process's last
+ * sample: the CPU of its last moments, under `everyMs`, is missed, so this is a lower bound).
+ */
+export function sampleEngine(everyMs = 100): { stop(): { peakRss: number; cpuByOperation: Map<string, number> } } {
+  let peakRss = 0;
+  const cpu = new Map<string, Map<number, number>>();
   const timer = setInterval(() => {
-    for (const rss of engineRssByOperation().values()) peak = Math.max(peak, rss);
+    for (const [id, processes] of engineProcessesByOperation()) {
+      peakRss = Math.max(peakRss, processes.reduce((sum, p) => sum + rssOf(p.pid), 0));
+      const byPid = cpu.get(id) ?? new Map<number, number>();
+      for (const p of processes) byPid.set(p.pid, Math.max(byPid.get(p.pid) ?? 0, cpuOf(p.pid)));
+      cpu.set(id, byPid);
+    }
   }, everyMs);
-  return { stop: () => (clearInterval(timer), peak) };
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return { peakRss, cpuByOperation: new Map([...cpu].map(([id, byPid]) => [id, [...byPid.values()].reduce((a, b) => a + b, 0)])) };
+    },
+  };
 }
