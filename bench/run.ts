@@ -29,7 +29,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createPostgresDatabase } from '../test/support/databases.js';
 import { copyProgram, copyProject, repoDir, requireKubeconfig, type TempProgram } from '../test/support/programs.js';
-import { newKeyToken } from '../test/support/credentials.js';
+import { adminSession, newKeyToken } from '../test/support/credentials.js';
 import { setConfig } from '../test/support/stack-config.js';
 import { TEST_PASSPHRASE } from '../test/support/service.js';
 import { overviewInChromium } from './dashboard.js';
@@ -58,16 +58,24 @@ async function serve(program: TempProgram, extra: ConfigOverrides = {}, logger =
   return { service, url, config };
 }
 
+/** A destroy needs an administrator's second factor: a session opened with a TOTP code. */
+async function destroy(service: Service, url: string, env: string) {
+  const { token } = await adminSession(service.app, KEY);
+  await postAndStream(url, env, 'destroy', {}, { authorization: `Bearer ${token}` });
+}
+
 /** POST an operation and read its event stream; resolves at the first event and at the result. */
-async function postAndStream(url: string, env: string, type: string, extra: object = {}) {
+async function postAndStream(url: string, env: string, type: string, extra: object = {}, auth: Record<string, string> = AUTH) {
   const start = performance.now();
   const posted = Date.now();
   const created = await fetch(`${url}/v1/environments/${env}/operations`, {
-    method: 'POST', headers: { 'content-type': 'application/json', ...AUTH }, body: JSON.stringify({ type, ...extra }),
+    method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify({ type, ...extra }),
   });
-  const { id } = (await created.json()) as { id: string };
+  const body = (await created.json()) as { id: string };
+  if (!created.ok) throw new Error(`${type} of ${env} was refused: ${JSON.stringify(body)}`);
+  const { id } = body;
   const accepted = Date.now();
-  const stream = await fetch(`${url}/v1/operations/${id}/events`, { headers: { accept: 'text/event-stream', ...AUTH } });
+  const stream = await fetch(`${url}/v1/operations/${id}/events`, { headers: { accept: 'text/event-stream', ...auth } });
   const reader = stream.body!.getReader();
   const decoder = new TextDecoder();
   let text = '';
@@ -333,7 +341,7 @@ async function drill() {
       report(`10. DR drill RTO (${row.environment}, local cluster)`, `${row.rtoSeconds} s`, `RPO ${row.rpoSeconds} s`, row.pass ? 'pass' : 'FAIL', '≤ 900 s');
     }
   } finally {
-    for (const env of ['development', 'testing']) await postAndStream(url, env, 'destroy').catch(() => undefined);
+    for (const env of ['development', 'testing']) await destroy(service, url, env).catch((error: Error) => console.error(`could not destroy ${env}: ${error.message}`));
     await service.stop(1000);
     rmSync(work, { recursive: true, force: true });
     program.remove();
@@ -406,7 +414,7 @@ async function warmPreview(label: string, program: TempProgram, extra: ConfigOve
     ({ service, url } = await serve(program, { ...extra, engineCompileCache: false }));
     try {
       for (let i = 0; i < rounds; i++) cold.push((await postAndStream(url, 'development', 'preview')).total);
-      if (extra.kubeconfig) await postAndStream(url, 'development', 'destroy');
+      if (extra.kubeconfig) await destroy(service, url, 'development');
     } finally {
       await service.stop(1000);
     }
