@@ -55,6 +55,8 @@ const Settings = Type.Object({
   logLevel: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   /** Keep the engine's debug diagnostics in every operation's events. */
   engineDebugEvents: Type.Boolean(),
+  /** Run programs from a bundle esbuild compiled once per snapshot (false: through tsx at every run). */
+  programBundles: Type.Boolean(),
   /** An API key (sp_...) installed as an admin key at start-up, for automation. */
   bootstrapAdminKey: Type.Optional(Type.String({ pattern: '^sp_[a-z0-9]{12}_[A-Za-z0-9_-]{43}$' })),
   /** Trusted OIDC issuers and the rules that map their tokens' claims to grants. */
@@ -144,6 +146,7 @@ const VARIABLES = {
   shutdownGraceSeconds: ['STACKPILOT_SHUTDOWN_GRACE_SECONDS', '30'],
   logLevel: ['STACKPILOT_LOG_LEVEL', 'info'],
   engineDebugEvents: ['STACKPILOT_ENGINE_DEBUG_EVENTS', 'false'],
+  programBundles: ['STACKPILOT_PROGRAM_BUNDLES', 'true'],
   bootstrapAdminKey: ['STACKPILOT_BOOTSTRAP_ADMIN_KEY', undefined],
   oidcIssuers: ['STACKPILOT_OIDC_ISSUERS', '[]'], // JSON: [{issuer, audience, jwksUri, rules: [{claims, grants}]}]
   oidcMaxTokenAgeSeconds: ['STACKPILOT_OIDC_MAX_TOKEN_AGE_SECONDS', '3600'],
@@ -196,7 +199,7 @@ export class ConfigError extends Error {
 const INTEGER_KEYS = new Set(['port', 'oidcMaxTokenAgeSeconds', 'maxParallelOperations', 'leaseSeconds', 'pollMilliseconds', 'shutdownGraceSeconds',
   'sessionLifetimeSeconds', 'sessionIdleSeconds', 'requiredApprovals', 'approvalTtlSeconds', 'requestTimeoutSeconds', 'headersTimeoutSeconds', 'maxStreamsPerPrincipal', 'streamRecheckSeconds', 'rateLimitPerMinute', 'rateLimitPerSourcePerMinute', 'lockoutMaxFailures', 'lockoutWindowSeconds', 'metricsPort',
   'backupKeepLast', 'backupKeepDays', 'repairIdleSeconds']);
-const BOOLEAN_KEYS = new Set(['engineDebugEvents']);
+const BOOLEAN_KEYS = new Set(['engineDebugEvents', 'programBundles']);
 /** Comma-separated lists (an empty variable is an empty list); those of whole numbers become numbers. */
 const LIST_KEYS = new Set(['webhookAllow', 'webhookRetrySeconds',
   'pipeline', 'protectedEnvironments', 'secondFactorApprovalEnvironments', 'promotableKeys', 'emergencyRollbackEnvironments']);
