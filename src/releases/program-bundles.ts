@@ -4,6 +4,12 @@
 // inside the snapshot (`.bundle/`): a Pulumi.yaml whose main is `bundle/` and whose node
 // arguments no longer load tsx, and `bundle/index.js` with its source map.
 //
+// Stack traces reach the .ts lines through source-map-support, which Pulumi's run script
+// installs before it loads the program and which reads a file's map only when a stack through
+// it is printed. Node's own --enable-source-maps is not used: it reads and parses the map of
+// every node_modules file loaded (@pulumi/kubernetes ships hundreds), which made loading the
+// SDKs about a quarter slower here.
+//
 // Every package from node_modules stays external (a plain require at run time): @pulumi/pulumi
 // is a singleton holding the run's state (the engine connection, the stack resource, config),
 // and the run script Pulumi starts the program with must share it with the program.
@@ -72,8 +78,9 @@ export function buildBundle(snapshotDir: string, programDigest: string, digests:
       platform: 'node',
       target: NODE_TARGET,
       format: entry.format,
-      // Linked, with the sources inside: stack traces name programs/<file>.ts and its line
-      // (the map's paths are relative, so they resolve inside the operation's workspace).
+      // Linked (a sourceMappingURL comment, which source-map-support follows), with the sources
+      // inside: stack traces name programs/<file>.ts and its line (the map's paths are
+      // relative, so they resolve inside the operation's workspace).
       sourcemap: 'linked',
       sourcesContent: true,
       // One folder below the project, as in the workspace, so the map's paths are ../programs/...
@@ -137,15 +144,17 @@ function readPackage(folder: string): { main?: unknown; type?: unknown } | undef
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { main?: unknown; type?: unknown }) : undefined;
 }
 
-/** The snapshot's Pulumi.yaml, running the bundle: main bundle/, no TypeScript, no tsx, source maps on. */
+/** The snapshot's Pulumi.yaml, running the bundle: main bundle/, no TypeScript, no tsx. */
 function bundledProject(snapshotDir: string): Record<string, unknown> {
   const project = parse(readFileSync(join(snapshotDir, 'Pulumi.yaml'), 'utf8')) as Record<string, unknown>;
   const runtime = (typeof project.runtime === 'string' ? { name: project.runtime } : { ...(project.runtime as Record<string, unknown>) }) as
     { name: string; options?: Record<string, unknown> };
   const options: Record<string, unknown> = { ...runtime.options };
   delete options.tsconfig;
-  const nodeargs = [...withoutTsx(typeof options.nodeargs === 'string' ? options.nodeargs : ''), '--enable-source-maps'];
-  return { ...project, runtime: { ...runtime, options: { ...options, typescript: false, nodeargs: nodeargs.join(' ') } }, main: `${MAIN_DIR}/` };
+  const nodeargs = withoutTsx(typeof options.nodeargs === 'string' ? options.nodeargs : '');
+  if (nodeargs.length) options.nodeargs = nodeargs.join(' ');
+  else delete options.nodeargs;
+  return { ...project, runtime: { ...runtime, options: { ...options, typescript: false } }, main: `${MAIN_DIR}/` };
 }
 
 /** Node arguments without the ones that load tsx (--import tsx, --import=tsx/esm, --require tsx/cjs...). */

@@ -64,7 +64,6 @@ describe.each(DATABASES)('program bundles on %s', (database) => {
     });
     expect(done.status, done.error).toBe('succeeded');
     expect(commandLine.join(' ')).not.toMatch(/tsx/);
-    expect(commandLine).toContain('--enable-source-maps');
     expect(commandLine.at(-1)).toBe('.'); // the entry point: bundle/, as the bundle's Pulumi.yaml says
     expect(done.summary).toEqual({ create: 5 }); // the stack, two layers, their markers
     expect(done.outputs).toEqual({ greeting: 'hello from development', layers: ['infrastructure ready', 'workloads ready'], secret: '[secret]' });

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -116,7 +117,7 @@ describe('program snapshots with bundles', () => {
 
     const project_ = readFileSync(join(programDir, 'Pulumi.yaml'), 'utf8');
     expect(project_).toMatch(/main: bundle\//);
-    expect(project_).toMatch(/nodeargs: --max-old-space-size=512 --enable-source-maps/);
+    expect(project_).toMatch(/nodeargs: --max-old-space-size=512\n/);
     expect(project_).not.toMatch(/tsx/);
     expect(project_).toMatch(/stackConfigDir: stacks/);
     const bundle = readFileSync(join(programDir, 'bundle', 'index.js'), 'utf8');
@@ -137,9 +138,12 @@ describe('program snapshots with bundles', () => {
     writeFileSync(join(modules, '@pulumi', 'pulumi', 'index.js'), 'exports.getStack = undefined;\n');
     const workspace = new Workspaces(join(root, 'workspaces')).create('op-1', 'dev', programDir, {}, 'salt', modules);
     expect(readdirSync(workspace.dir).sort()).toEqual(['Pulumi.yaml', 'bundle', 'node_modules', 'stacks']);
-    const ok = spawnSync(process.execPath, ['--enable-source-maps', 'bundle/index.js'], { cwd: workspace.dir, encoding: 'utf8' });
+    // Stack traces are mapped as in a real run: by source-map-support, which Pulumi's run script installs first.
+    const node = (env: Record<string, string> = {}) => spawnSync(process.execPath, ['--require', createRequire(import.meta.url).resolve('source-map-support/register'), 'bundle/index.js'],
+      { cwd: workspace.dir, encoding: 'utf8', env: { ...process.env, ...env } });
+    const ok = node();
     expect(ok.status, ok.stderr).toBe(0);
-    const failed = spawnSync(process.execPath, ['--enable-source-maps', 'bundle/index.js'], { cwd: workspace.dir, encoding: 'utf8', env: { ...process.env, FAIL: '1' } });
+    const failed = node({ FAIL: '1' });
     expect(failed.status).not.toBe(0);
     expect(failed.stderr).toContain('failing as asked to');
     expect(failed.stderr).toContain(`${join(workspace.dir, 'programs', 'other.ts')}:3:`);
