@@ -95,13 +95,18 @@ export function buildBundle(snapshotDir: string, programDigest: string, digests:
     return problemOf(error);
   }
   const building = `${target}.${process.pid}.tmp`;
-  rmSync(building, { recursive: true, force: true });
-  mkdirSync(join(building, MAIN_DIR), { recursive: true, mode: 0o700 });
-  writeFileSync(join(building, 'Pulumi.yaml'), stringify(bundledProject(snapshotDir)));
-  writeFileSync(join(building, MAIN_DIR, 'package.json'), `${JSON.stringify({ type: entry.format === 'esm' ? 'module' : 'commonjs', main: 'index.js' })}\n`);
-  for (const output of outputs) writeFileSync(join(building, MAIN_DIR, relative(join(snapshotDir, MAIN_DIR), output.path)), output.contents);
-  const manifest: Manifest = { programDigest, bundleDigest: digests.digest(building, programFiles(building)), esbuild: esbuildVersion };
-  writeFileSync(join(building, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
+  try {
+    rmSync(building, { recursive: true, force: true });
+    mkdirSync(join(building, MAIN_DIR), { recursive: true, mode: 0o700 });
+    writeFileSync(join(building, 'Pulumi.yaml'), stringify(bundledProject(snapshotDir)));
+    writeFileSync(join(building, MAIN_DIR, 'package.json'), `${JSON.stringify({ type: entry.format === 'esm' ? 'module' : 'commonjs', main: 'index.js' })}\n`);
+    for (const output of outputs) writeFileSync(join(building, MAIN_DIR, relative(join(snapshotDir, MAIN_DIR), output.path)), output.contents);
+    const manifest: Manifest = { programDigest, bundleDigest: digests.digest(building, programFiles(building)), esbuild: esbuildVersion };
+    writeFileSync(join(building, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
+  } catch (error) {
+    rmSync(building, { recursive: true, force: true });
+    return problemOf(error); // the data dir refused it (full, read-only): not the program's fault
+  }
   try {
     renameSync(building, target);
   } catch {

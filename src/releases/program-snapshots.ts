@@ -76,6 +76,8 @@ export class ProgramSnapshots {
    * gone, was altered, or was locked with dependencies other than those installed; with
    * bundles on, also when its bundle was altered, or when the program does not compile and
    * the run would start it (`runsProgram`; a refresh or destroy then runs from the sources).
+   * When the bundle cannot be made for another reason (esbuild cannot run, the data dir
+   * refuses the write), the sources run through tsx, as with bundles off.
    * The verification reads only files whose stat changed since it last hashed them.
    */
   runnable(digest: string, { runsProgram = true }: { runsProgram?: boolean } = {}): { programDir: string; modulesDir?: string } {
@@ -91,6 +93,8 @@ export class ProgramSnapshots {
     const modulesDir = installedModules(this.projectDir);
     if (!this.options.bundles) return { programDir: dir, modulesDir };
     const problem = this.compile(digest);
+    // esbuild could not run, or the bundle could not be written: the sources run as before.
+    if (problem && !problem.inProgram) return { programDir: dir, modulesDir };
     if (problem) {
       if (runsProgram) throw new RunRefusal('program_build_failed', `program ${digest.slice(0, 12)}: ${problem.message}`);
       return { programDir: dir, modulesDir };
