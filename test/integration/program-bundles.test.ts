@@ -64,7 +64,7 @@ describe.each(DATABASES)('program bundles on %s', (database) => {
     });
     expect(done.status, done.error).toBe('succeeded');
     expect(commandLine.join(' ')).not.toMatch(/tsx/);
-    expect(commandLine.at(-1)).toBe('.'); // the entry point: bundle/, as the bundle's Pulumi.yaml says
+    expect(commandLine[commandLine.indexOf('--pwd') + 1]).toMatch(/\/bundle$/); // the program folder: bundle/, as the bundle's Pulumi.yaml says
     expect(done.summary).toEqual({ create: 5 }); // the stack, two layers, their markers
     expect(done.outputs).toEqual({ greeting: 'hello from development', layers: ['infrastructure ready', 'workloads ready'], secret: '[secret]' });
     bundled = { outputs: done.outputs, summary: done.summary };
@@ -117,6 +117,7 @@ describe.each(DATABASES)('program bundles on %s', (database) => {
     });
     expect(tsxUpdate.status, tsxUpdate.error).toBe('succeeded');
     expect(commandLine.join(' ')).toMatch(/--import tsx/); // the check above can tell the two apart
+    expect(commandLine[commandLine.indexOf('--pwd') + 1]).toMatch(/\/programs$/);
     expect(tsxUpdate.summary).toEqual({ same: 5 });
     expect(tsxUpdate.outputs).toEqual(bundled.outputs);
   });
