@@ -23,7 +23,9 @@ async function programCommandLine(operationId: string): Promise<string[]> {
       if (found.command !== 'node') continue;
       try {
         const args = readFileSync(`/proc/${found.pid}/cmdline`, 'latin1').split('\0').filter(Boolean);
-        if (args.some((arg) => arg.endsWith('cmd/run') || arg.includes('/cmd/run/'))) return args;
+        // The run script by its resolved path; the language host's `node -e require.resolve(...)`
+        // names it as a package path, and is not the program.
+        if (args.some((arg) => arg.startsWith('/') && arg.includes('/@pulumi/pulumi/cmd/run/'))) return args;
       } catch {
         // ended meanwhile
       }
