@@ -14,7 +14,9 @@
 //      cluster (needs KUBECONFIG: `npm run cluster -- up` prints it);
 //  11. the peak memory of one operation's engine processes while four run (with row 2);
 //  12. a burst of 50 updates over four stacks: every one ends, in FIFO order per stack;
-//  13. the service's own memory at rest with 100,000 operations in history (with row 4).
+//  13. the service's own memory at rest with 100,000 operations in history (with row 4);
+//  14. a TypeScript program started from its bundle against through tsx: node's start to the
+//      program's first line, and a no-change preview through the API.
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
 import { join } from 'node:path';
@@ -90,7 +92,7 @@ async function postAndStream(url: string, env: string, type: string, extra: obje
   }
   await reader.cancel().catch(() => undefined);
   if (!text.includes('"status":"succeeded"')) throw new Error(`${type} of ${env} did not succeed:\n${text.slice(-500)}`);
-  return { first, total: performance.now() - start, client: { id, posted, accepted, result: Date.now() } };
+  return { first, total: performance.now() - start, text, client: { id, posted, accepted, result: Date.now() } };
 }
 
 async function apiVersusCli() {
@@ -425,9 +427,40 @@ async function warmPreview(label: string, program: TempProgram, extra: ConfigOve
   report(`14. the same via API, compile cache off (${label})`, ms(median(cold)), ms(median(direct)), (median(cold) / median(direct)).toFixed(2), '');
 }
 
+/**
+ * The same TypeScript program (tsx in its Pulumi.yaml, as the repository's) on two services,
+ * one running bundles and one with STACKPILOT_PROGRAM_BUNDLES=false, previews alternating.
+ */
+async function programStart() {
+  const started = (text: string) => Number(/program started (\d+) ms after node/.exec(text)?.[1] ?? Number.NaN);
+  const modes = await Promise.all([true, false].map(async (programBundles) => {
+    const program = copyProgram('typescript-project');
+    return { program, ...(await serve(program, { programBundles })) };
+  }));
+  try {
+    for (const { url } of modes) await postAndStream(url, 'development', 'update'); // every round is then a no-change preview
+    const rounds = modes.map(() => ({ start: [] as number[], preview: [] as number[] }));
+    for (let i = 0; i < ROUNDS; i++) {
+      for (const [m, { url }] of modes.entries()) {
+        const { total, text } = await postAndStream(url, 'development', 'preview');
+        rounds[m]!.start.push(started(text));
+        rounds[m]!.preview.push(total);
+      }
+    }
+    const [bundle, tsx] = rounds.map((r) => ({ start: median(r.start), preview: median(r.preview) }));
+    report(`15. program start: node → first line, bundle ÷ tsx (median of ${ROUNDS})`, ms(bundle!.start), `${ms(tsx!.start)} tsx`, (bundle!.start / tsx!.start).toFixed(2), '');
+    report(`15. no-change preview via API, bundle ÷ tsx (median of ${ROUNDS})`, ms(bundle!.preview), `${ms(tsx!.preview)} tsx`, (bundle!.preview / tsx!.preview).toFixed(2), '');
+  } finally {
+    for (const { service, program } of modes) {
+      await service.stop(1000);
+      program.remove();
+    }
+  }
+}
+
 const only = process.env.BENCH_ONLY?.split(',');
 const parts: Record<string, () => Promise<void>> = {
-  api: apiVersusCli, trace, warm, parallel: parallelStacks, releases, dashboard, drill, listing: async () => {
+  api: apiVersusCli, trace, warm, programs: programStart, parallel: parallelStacks, releases, dashboard, drill, listing: async () => {
     await listing('sqlite');
     await listing('postgres');
   },

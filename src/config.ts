@@ -63,6 +63,8 @@ const Settings = Type.Object({
   engineCompileCache: Type.Boolean(),
   /** Where each engine run writes its OpenTelemetry trace (`--otel-traces`), as <operation id>.json: for finding where an operation's time goes. */
   engineTracesDir: Type.Optional(Type.String({ minLength: 1 })),
+  /** Run programs from a bundle esbuild compiled once per snapshot (false: through tsx at every run). */
+  programBundles: Type.Boolean(),
   /** An API key (sp_...) installed as an admin key at start-up, for automation. */
   bootstrapAdminKey: Type.Optional(Type.String({ pattern: '^sp_[a-z0-9]{12}_[A-Za-z0-9_-]{43}$' })),
   /** Trusted OIDC issuers and the rules that map their tokens' claims to grants. */
@@ -154,6 +156,7 @@ const VARIABLES = {
   engineDebugEvents: ['STACKPILOT_ENGINE_DEBUG_EVENTS', 'false'],
   engineTracesDir: ['STACKPILOT_ENGINE_TRACES_DIR', undefined],
   engineCompileCache: ['STACKPILOT_ENGINE_COMPILE_CACHE', 'true'],
+  programBundles: ['STACKPILOT_PROGRAM_BUNDLES', 'true'],
   bootstrapAdminKey: ['STACKPILOT_BOOTSTRAP_ADMIN_KEY', undefined],
   oidcIssuers: ['STACKPILOT_OIDC_ISSUERS', '[]'], // JSON: [{issuer, audience, jwksUri, rules: [{claims, grants}]}]
   oidcMaxTokenAgeSeconds: ['STACKPILOT_OIDC_MAX_TOKEN_AGE_SECONDS', '3600'],
@@ -206,7 +209,7 @@ export class ConfigError extends Error {
 const INTEGER_KEYS = new Set(['port', 'oidcMaxTokenAgeSeconds', 'maxParallelOperations', 'leaseSeconds', 'pollMilliseconds', 'shutdownGraceSeconds',
   'sessionLifetimeSeconds', 'sessionIdleSeconds', 'requiredApprovals', 'approvalTtlSeconds', 'requestTimeoutSeconds', 'headersTimeoutSeconds', 'maxStreamsPerPrincipal', 'streamRecheckSeconds', 'rateLimitPerMinute', 'rateLimitPerSourcePerMinute', 'lockoutMaxFailures', 'lockoutWindowSeconds', 'metricsPort',
   'backupKeepLast', 'backupKeepDays', 'repairIdleSeconds']);
-const BOOLEAN_KEYS = new Set(['engineDebugEvents', 'engineCompileCache']);
+const BOOLEAN_KEYS = new Set(['engineDebugEvents', 'engineCompileCache', 'programBundles']);
 /** Comma-separated lists (an empty variable is an empty list); those of whole numbers become numbers. */
 const LIST_KEYS = new Set(['webhookAllow', 'webhookRetrySeconds',
   'pipeline', 'protectedEnvironments', 'secondFactorApprovalEnvironments', 'promotableKeys', 'emergencyRollbackEnvironments']);

@@ -169,7 +169,8 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   const versionRows = new ConfigVersionRepository(db);
   const versions = new ConfigVersions(db, logger.child({ component: 'config' }), versionRows, catalog, engine, governance, outbox);
   for (const environment of catalog.names) await versions.importFile(environment);
-  const programs = new ProgramSnapshots(config.projectDir, join(config.dataDir, 'programs'));
+  const programs = new ProgramSnapshots(config.projectDir, join(config.dataDir, 'programs'), { bundles: config.programBundles });
+  warmProgram(programs, logger);
   const releaseRows = new ReleaseRepository(db);
   const releases = new Releases(releaseRows, versionRows, catalog, governance, outbox);
   const verifications = new VerificationRepository(db, dialect);
@@ -218,7 +219,8 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     idleMs: config.repairIdleSeconds * 1000, kick: () => queue.kick(),
     source: async (environment) => {
       const latest = await versions.latest(environment);
-      return { ...programs.runnable(programs.current()), config: latest.config, ...(latest.encryptionSalt ? { encryptionSalt: latest.encryptionSalt } : {}) };
+      // Repairs never start the program: they run even when it does not compile.
+      return { ...programs.runnable(programs.current(), { runsProgram: false }), config: latest.config, ...(latest.encryptionSalt ? { encryptionSalt: latest.encryptionSalt } : {}) };
     },
   });
   const restoreRequests = new RestoreRequests(backups, restores, catalog, governance, operations, versions, programs, repairs);
@@ -301,6 +303,20 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
 }
 
 /** A file:// backend's folder must exist before the CLI logs into it. */
+/**
+ * Keeps (and, with bundles on, compiles) the project's program at start-up, so the first
+ * operation does not wait for it; a program that does not compile is reported here and
+ * refused when an operation would run it.
+ */
+function warmProgram(programs: ProgramSnapshots, logger: Logger): void {
+  try {
+    const problem = programs.buildProblem(programs.current());
+    if (problem) logger.warn({ errors: problem.errors }, problem.message);
+  } catch (error) {
+    logger.warn({ err: error }, 'the project\'s program could not be kept as a snapshot at start-up');
+  }
+}
+
 async function prepareBackend(url: string): Promise<void> {
   if (!url.startsWith('file://')) return;
   await mkdir(new URL(url).pathname, { recursive: true, mode: 0o700 });

@@ -1074,8 +1074,8 @@ export interface components {
             environment: string;
             /** @description What failed and what to do, in words */
             error: string | null;
-            /** @description Why it did not succeed: locked, cancelled, plugin_missing, program_failed, resource_failed (the error names each resource), engine_failed, engine_killed (the CLI died on a signal), interrupted (its runner died), plan_stale (the state, configuration or program changed since its plan was made: nothing was applied), plan_violated (the engine found the update leaving its plan), rejected, approval_expired, dependencies_changed (the program snapshot was locked with other dependencies than those installed), program_missing */
-            errorCode: ("locked" | "cancelled" | "plugin_missing" | "program_failed" | "resource_failed" | "engine_failed" | "engine_killed" | "interrupted" | "plan_stale" | "plan_violated" | "rejected" | "approval_expired" | "dependencies_changed" | "program_missing" | "backup_mismatch" | "backup_checksum_mismatch") | null;
+            /** @description Why it did not succeed: locked, cancelled, plugin_missing, program_failed, resource_failed (the error names each resource), engine_failed, engine_killed (the CLI died on a signal), interrupted (its runner died), plan_stale (the state, configuration or program changed since its plan was made: nothing was applied), plan_violated (the engine found the update leaving its plan), rejected, approval_expired, dependencies_changed (the program snapshot was locked with other dependencies than those installed), program_missing, program_build_failed (the program does not compile: the error names the file and line) */
+            errorCode: ("locked" | "cancelled" | "plugin_missing" | "program_failed" | "resource_failed" | "engine_failed" | "engine_killed" | "interrupted" | "plan_stale" | "plan_violated" | "rejected" | "approval_expired" | "dependencies_changed" | "program_missing" | "program_build_failed" | "backup_mismatch" | "backup_checksum_mismatch") | null;
             finishedAt: string | null;
             /**
              * Format: uuid

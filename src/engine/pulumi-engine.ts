@@ -3,7 +3,7 @@
 // started with an environment built for that spawn; the Automation API's PulumiCommand checks
 // the CLI's version, and its event types describe the stream.
 import { randomUUID } from 'node:crypto';
-import { constants, writeFileSync } from 'node:fs';
+import { constants, realpathSync, writeFileSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -106,7 +106,9 @@ export class PulumiEngine implements Engine {
       const run = await runStackCommand(this.binary, {
         args, cwd: workspace.dir, env: { ...this.spawnEnv(request.operationId), ...experimental, ...confirmations }, signal: request.signal, onStdout: request.onOutput, onSpawn: request.onSpawn,
       }, (event) => request.onEvent(toEngineEvent(event)));
-      if (run.exit.code !== 0) throw toEngineFailure(run, { aborted: request.signal.aborted, hidePaths: [workspace.dir] });
+      // The program runs from its kept snapshot (linked into the workspace): both are <program> to the user.
+      const hidePaths = [workspace.dir, realpathSync(request.source.programDir)];
+      if (run.exit.code !== 0) throw toEngineFailure(run, { aborted: request.signal.aborted, hidePaths });
       return { summary: run.summary, outputs: run.outputs && (redactState(run.outputs) as Record<string, unknown>) };
     } finally {
       workspace.remove();

@@ -12,9 +12,18 @@ export interface ProjectSettings {
   stackConfigDir?: string;
 }
 
-export function readProjectSettings(programDir: string): ProjectSettings {
-  const settings = parse(readFileSync(join(programDir, 'Pulumi.yaml'), 'utf8')) as ProjectSettings;
-  if (!settings?.name) throw new Error(`${join(programDir, 'Pulumi.yaml')} names no project`);
+/** Parsed Pulumi.yaml files by path, with the stat they were parsed at: parsing is most of programFiles()' cost, at every operation. */
+const parsedSettings = new Map<string, { key: string; settings: Readonly<ProjectSettings> }>();
+
+export function readProjectSettings(programDir: string): Readonly<ProjectSettings> {
+  const file = join(programDir, 'Pulumi.yaml');
+  const stats = statSync(file);
+  const key = `${stats.ino}:${stats.size}:${stats.mtimeMs}`;
+  const cached = parsedSettings.get(file);
+  if (cached?.key === key) return cached.settings;
+  const settings = parse(readFileSync(file, 'utf8')) as ProjectSettings;
+  if (!settings?.name) throw new Error(`${file} names no project`);
+  parsedSettings.set(file, { key, settings: Object.freeze(settings) });
   return settings;
 }
 

@@ -14,6 +14,11 @@ export interface KindResult {
 
 export interface OperationKind {
   permission: Permission;
+  /**
+   * Its engine command starts the program (preview, up); refresh and destroy work from the
+   * state alone, so they run even when the program does not compile.
+   */
+  runsProgram: boolean;
   /** Needs a session opened with a one-time code. */
   secondFactor: boolean;
   /** Changes the stack's resources or state: its state is backed up after it ends. */
@@ -45,28 +50,28 @@ export function countAfter(summary: Record<string, number>): number {
 
 export const OPERATION_KINDS: Readonly<Record<OperationType, OperationKind>> = {
   preview: {
-    permission: 'operate', secondFactor: false, mutates: false, needsApproval: false, command: 'preview', flags: targeted,
+    permission: 'operate', runsProgram: true, secondFactor: false, mutates: false, needsApproval: false, command: 'preview', flags: targeted,
     // A preview changes nothing, so it tells nothing new about the stack.
     result: () => ({ outputs: null, resourceCount: null }),
   },
   update: {
     // Rollbacks and promotions are updates: windows hold them too.
-    permission: 'operate', secondFactor: false, mutates: true, needsApproval: true, command: 'up', flags: targeted, windows: { notice: 'preview' },
+    permission: 'operate', runsProgram: true, secondFactor: false, mutates: true, needsApproval: true, command: 'up', flags: targeted, windows: { notice: 'preview' },
     result: ({ summary, outputs }) => ({ outputs: outputs ?? {}, resourceCount: countAfter(summary) }),
   },
   // A refresh changes the state to match what runs, never what runs: windows do not hold it.
   refresh: {
-    permission: 'operate', secondFactor: false, mutates: true, needsApproval: false, command: 'refresh', flags: targeted,
+    permission: 'operate', runsProgram: false, secondFactor: false, mutates: true, needsApproval: false, command: 'refresh', flags: targeted,
     result: ({ summary }) => ({ outputs: null, resourceCount: countAfter(summary) }),
   },
   destroy: {
-    permission: 'destroy', secondFactor: true, mutates: true, needsApproval: true, command: 'destroy', flags: targeted, windows: { notice: 'destroy_preview' },
+    permission: 'destroy', runsProgram: false, secondFactor: true, mutates: true, needsApproval: true, command: 'destroy', flags: targeted, windows: { notice: 'destroy_preview' },
     // Destroying everything leaves no outputs; a scoped destroy leaves the rest of the stack.
     result: ({ summary }, spec) => (spec.scope === 'all' ? { outputs: {}, resourceCount: 0 } : { outputs: null, resourceCount: countAfter(summary) }),
   },
   restore: {
     // Not held by windows: it changes the state, never the resources, and is a recovery step.
-    permission: 'admin', secondFactor: true, mutates: true, needsApproval: true, importsBackup: true, command: 'refresh',
+    permission: 'admin', runsProgram: false, secondFactor: true, mutates: true, needsApproval: true, importsBackup: true, command: 'refresh',
     // After the import, a refresh preview: what it would change is how the restored state
     // differs from what really runs. It changes nothing itself.
     flags: () => ({ previewOnly: true }),
@@ -75,13 +80,13 @@ export const OPERATION_KINDS: Readonly<Record<OperationType, OperationKind>> = {
   },
   destroy_preview: {
     // What a scheduled destroy will delete, for its advance notice: a destroy that only previews.
-    permission: 'operate', secondFactor: false, mutates: false, needsApproval: false, command: 'destroy',
+    permission: 'operate', runsProgram: false, secondFactor: false, mutates: false, needsApproval: false, command: 'destroy',
     flags: (spec, context) => ({ ...targeted(spec, context), previewOnly: true }),
     result: () => ({ outputs: null, resourceCount: null }),
   },
   drift_check: {
     // A refresh preview reads every resource and changes nothing: what it would change is the drift.
-    permission: 'operate', secondFactor: false, mutates: false, needsApproval: false, detectsDrift: true, command: 'refresh',
+    permission: 'operate', runsProgram: false, secondFactor: false, mutates: false, needsApproval: false, detectsDrift: true, command: 'refresh',
     flags: () => ({ previewOnly: true }),
     result: () => ({ outputs: null, resourceCount: null }),
   },

@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely';
 import type { Actor } from '../auth/actor.js';
 import type { Action, Governance } from '../auth/governance.js';
 import type { EnvironmentCatalog } from '../environments/environment-catalog.js';
-import { ConflictError, InvalidInputError, NotFoundError, TooManyRequestsError } from '../errors.js';
+import { ConflictError, InvalidInputError, NotFoundError, TooManyRequestsError, UnprocessableError } from '../errors.js';
 import type { EventLog } from '../store/event-log.js';
 import { isUniqueViolation, type NewOperation, type OperationRepository } from '../store/operation-repository.js';
 import type { Page } from '../store/rows.js';
@@ -105,10 +105,14 @@ export class OperationService {
     const replay = () => (idempotencyKey ? this.operations.byIdempotencyKey({ ...input, idempotencyKey }) : undefined);
     const earlier = await replay();
     if (earlier) return { operation: earlier, created: false };
+    const programDigest = this.programs.current();
+    // A program that does not compile is refused here, naming its file and line, rather than
+    // queued to fail in the engine; a refresh or destroy does not start it, so it goes on.
+    const broken = kind.runsProgram ? this.programs.buildProblem(programDigest) : undefined;
+    if (broken) throw new UnprocessableError('program_build_failed', broken.message, { errors: broken.errors });
     await this.versions.importFile(environment);
     // Secrets are encrypted (by the CLI) before the transaction that stores them.
     const prepared = request.config ? await this.versions.prepare(environment, request.config) : undefined;
-    const programDigest = this.programs.current();
     try {
       const operation = await this.governance.act(actor, action, async (tx) => {
         const configVersion = prepared

@@ -49,7 +49,7 @@ export const HOLDING_STATUSES: readonly OperationStatus[] = ['running', 'recover
 /** Why an operation did not succeed, as a stable code. */
 export const ERROR_CODES = [
   'locked', 'cancelled', 'plugin_missing', 'program_failed', 'resource_failed', 'engine_failed', 'engine_killed', 'interrupted',
-  'plan_stale', 'plan_violated', 'rejected', 'approval_expired', 'dependencies_changed', 'program_missing',
+  'plan_stale', 'plan_violated', 'rejected', 'approval_expired', 'dependencies_changed', 'program_missing', 'program_build_failed',
   'backup_mismatch', 'backup_checksum_mismatch',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

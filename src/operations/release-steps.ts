@@ -50,7 +50,7 @@ export class ReleaseSteps {
     const version = operation.configVersion === null
       ? await this.parts.versions.latest(operation.environment)
       : await this.parts.versions.version(operation.environment, operation.configVersion);
-    const program = this.parts.programs.runnable(operation.programDigest ?? this.parts.programs.current());
+    const program = this.parts.programs.runnable(operation.programDigest ?? this.parts.programs.current(), { runsProgram: kindOf(operation.type).runsProgram });
     return { ...program, config: version.config, ...(version.encryptionSalt ? { encryptionSalt: version.encryptionSalt } : {}) };
   }
 

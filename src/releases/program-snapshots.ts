@@ -3,30 +3,44 @@
 // kept under that digest in the data dir, once per digest. An older release is deployed from
 // its own snapshot, exactly as it ran; a snapshot is only ever run against the dependencies it
 // was locked with: the installed ones must match its package-lock.json.
-import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { cpSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { installedModules, programFiles } from '../engine/workspace.js';
 import { ConflictError } from '../errors.js';
+import { BUNDLE_DIR, buildBundle, bundleMatches, type BundleProblem } from './program-bundles.js';
+import { TreeDigests } from './tree-digests.js';
 
 const LOCK_FILE = 'package-lock.json';
 
 export class RunRefusal extends Error {
-  constructor(readonly code: 'dependencies_changed' | 'program_missing' | 'plan_stale' | 'backup_mismatch' | 'backup_checksum_mismatch', message: string) {
+  constructor(readonly code: 'dependencies_changed' | 'program_missing' | 'plan_stale' | 'program_build_failed' | 'backup_mismatch' | 'backup_checksum_mismatch', message: string) {
     super(message);
   }
 }
 
+export interface ProgramSnapshotOptions {
+  /** Run snapshots compiled by esbuild (true), or their sources through tsx as Pulumi.yaml says (false). */
+  bundles: boolean;
+}
+
 export class ProgramSnapshots {
   private readonly known = new Map<string, string>();
+  private readonly digests = new TreeDigests();
+  /** Snapshots whose bundle is in place, and those whose program does not compile, in this process. */
+  private readonly bundled = new Set<string>();
+  private readonly problems = new Map<string, BundleProblem>();
 
-  constructor(private readonly projectDir: string, private readonly root: string) {
+  constructor(private readonly projectDir: string, private readonly root: string, private readonly options: ProgramSnapshotOptions = { bundles: true }) {
     mkdirSync(root, { recursive: true, mode: 0o700 });
   }
 
-  /** The digest of the project's program as it is on disk now, kept as a snapshot if it is new. */
+  /**
+   * The digest of the project's program as it is on disk now, kept as a snapshot (and
+   * compiled, with bundles on) if it is new. A program that does not compile is still kept:
+   * buildProblem() says why, and operations that do not run it (refresh, destroy, restore) can.
+   */
   current(): string {
-    const digest = programDigest(this.projectDir);
+    const digest = this.digests.digest(this.projectDir, programFiles(this.projectDir));
     if (!this.known.has(digest) && !existsSync(this.dir(digest))) {
       const building = `${this.dir(digest)}.${process.pid}.tmp`;
       rmSync(building, { recursive: true, force: true });
@@ -39,7 +53,13 @@ export class ProgramSnapshots {
       }
     }
     this.known.set(digest, this.dir(digest));
+    if (this.options.bundles) this.compile(digest);
     return digest;
+  }
+
+  /** Why the snapshot cannot be compiled, with bundles on; undefined when it can (or bundles are off). */
+  buildProblem(digest: string): BundleProblem | undefined {
+    return this.problems.get(digest);
   }
 
   dir(digest: string): string {
@@ -53,33 +73,50 @@ export class ProgramSnapshots {
 
   /**
    * Where to run a snapshot from, and with which node_modules: refused when the snapshot is
-   * gone, was altered, or was locked with dependencies other than those installed.
+   * gone, was altered, or was locked with dependencies other than those installed; with
+   * bundles on, also when its bundle was altered, or when the program does not compile and
+   * the run would start it (`runsProgram`; a refresh or destroy then runs from the sources).
+   * When the bundle cannot be made for another reason (esbuild cannot run, the data dir
+   * refuses the write), the sources run through tsx, as with bundles off.
+   * The verification reads only files whose stat changed since it last hashed them.
    */
-  runnable(digest: string): { programDir: string; modulesDir?: string } {
+  runnable(digest: string, { runsProgram = true }: { runsProgram?: boolean } = {}): { programDir: string; modulesDir?: string } {
     const dir = this.dir(digest);
     // Another replica queued it: its snapshot is in that replica's data dir, and ours is made
     // from the project on disk when that is the same program.
     if (!existsSync(dir) && this.current() !== digest) throw new RunRefusal('program_missing', `no snapshot of program ${digest.slice(0, 12)} is kept on this server`);
-    if (programDigest(dir) !== digest) throw new RunRefusal('plan_stale', `the snapshot of program ${digest.slice(0, 12)} no longer matches its digest`);
-    const lock = (folder: string) => (existsSync(join(folder, LOCK_FILE)) ? readFileSync(join(folder, LOCK_FILE), 'utf8') : '');
-    if (lock(dir) !== lock(this.projectDir)) {
+    if (this.digests.digest(dir, programFiles(dir)) !== digest) throw new RunRefusal('plan_stale', `the snapshot of program ${digest.slice(0, 12)} no longer matches its digest`);
+    if (this.digests.fileSha256(join(dir, LOCK_FILE)) !== this.digests.fileSha256(join(this.projectDir, LOCK_FILE))) {
       throw new RunRefusal('dependencies_changed', `program ${digest.slice(0, 12)} was locked with other dependencies than those installed now `
         + '(its package-lock.json differs): it is not run against them. Deploy a release made with the current dependencies, or reinstall the old ones');
     }
-    return { programDir: dir, modulesDir: installedModules(this.projectDir) };
-  }
-}
-
-/** sha256 over the program's files, by path and content, in a stable order. */
-export function programDigest(projectDir: string): string {
-  const hash = createHash('sha256');
-  const add = (path: string) => {
-    if (statSync(path).isDirectory()) {
-      for (const name of readdirSync(path).sort()) if (name !== 'node_modules') add(join(path, name));
-      return;
+    const modulesDir = installedModules(this.projectDir);
+    if (!this.options.bundles) return { programDir: dir, modulesDir };
+    const problem = this.compile(digest);
+    // esbuild could not run, or the bundle could not be written: the sources run as before.
+    if (problem && !problem.inProgram) return { programDir: dir, modulesDir };
+    if (problem) {
+      if (runsProgram) throw new RunRefusal('program_build_failed', `program ${digest.slice(0, 12)}: ${problem.message}`);
+      return { programDir: dir, modulesDir };
     }
-    hash.update(relative(projectDir, path)).update('\0').update(readFileSync(path)).update('\0');
-  };
-  for (const file of programFiles(projectDir).sort()) add(join(projectDir, file));
-  return hash.digest('hex');
+    if (!bundleMatches(dir, digest, this.digests)) {
+      throw new RunRefusal('plan_stale', `the compiled bundle of program ${digest.slice(0, 12)} no longer matches the program it was built from`);
+    }
+    return { programDir: join(dir, BUNDLE_DIR), modulesDir };
+  }
+
+  /**
+   * Compiles a kept snapshot once per process (one kept before bundles, or by a process with
+   * them off, is compiled on its first run). A program that does not compile fails the same
+   * way every time, so that is remembered; a failure to run esbuild at all is tried again.
+   */
+  private compile(digest: string): BundleProblem | undefined {
+    if (this.bundled.has(digest) && existsSync(join(this.dir(digest), BUNDLE_DIR))) return undefined;
+    const known = this.problems.get(digest);
+    if (known) return known;
+    const problem = buildBundle(this.dir(digest), digest, this.digests);
+    if (!problem) this.bundled.add(digest);
+    else if (problem.inProgram) this.problems.set(digest, problem);
+    return problem;
+  }
 }

@@ -88,7 +88,8 @@ export const Operation = Type.Object({
   errorCode: Type.Union([Type.Enum(ERROR_CODES), Type.Null()], {
     description: 'Why it did not succeed: locked, cancelled, plugin_missing, program_failed, resource_failed (the error names each resource), engine_failed, engine_killed (the CLI died on a signal), interrupted (its runner died), '
       + 'plan_stale (the state, configuration or program changed since its plan was made: nothing was applied), plan_violated (the engine found the update leaving its plan), rejected, approval_expired, '
-      + 'dependencies_changed (the program snapshot was locked with other dependencies than those installed), program_missing',
+      + 'dependencies_changed (the program snapshot was locked with other dependencies than those installed), program_missing, '
+      + 'program_build_failed (the program does not compile: the error names the file and line)',
   }),
   pulumiVersion: Type.Union([Type.String(), Type.Null()]),
   configVersion: Type.Union([Type.Integer(), Type.Null()], { description: 'The configuration version it runs with' }),

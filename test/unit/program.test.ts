@@ -2,10 +2,14 @@
 // be reached from here, so this is where staging and production are checked. Each environment
 // runs the real program with its real stack file; the mocks only stand in for the providers.
 import * as pulumi from '@pulumi/pulumi';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Workspaces } from '../../src/engine/workspace.js';
+import { ProgramSnapshots } from '../../src/releases/program-snapshots.js';
 import { repoDir } from '../support/programs.js';
 
 const PROJECT = 'toronto-ai-team-agent';
@@ -14,7 +18,10 @@ const PASSWORD = 'mock-db-password-canary-7c1e';
 
 interface Registered { type: string; name: string; inputs: Record<string, any> }
 
-async function runProgram(environment: string, overrides: Record<string, string> = {}): Promise<{ resources: Registered[]; outputs: Record<string, unknown> }> {
+type Deploy = () => unknown;
+const fromSources = async (): Promise<Deploy> => (await import('../../programs/deploy.js')).deploy;
+
+async function runProgram(environment: string, overrides: Record<string, string> = {}, load: () => Promise<Deploy> = fromSources): Promise<{ resources: Registered[]; outputs: Record<string, unknown> }> {
   const stackFile = parse(readFileSync(join(repoDir, 'stacks', `Pulumi.${environment}.yaml`), 'utf8')) as { config: Record<string, unknown> };
   const config: Record<string, string> = {};
   for (const [key, value] of Object.entries(stackFile.config)) config[key] = typeof value === 'string' ? value : JSON.stringify(value);
@@ -41,7 +48,7 @@ async function runProgram(environment: string, overrides: Record<string, string>
     call: (args) => args.inputs,
   }, PROJECT, environment, false);
 
-  const { deploy } = await import('../../programs/deploy.js');
+  const deploy = await load();
   const exported = deploy() as Record<string, unknown>;
   const outputs: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(exported)) {
@@ -205,6 +212,29 @@ describe('the TORONTO AI TEAM AGENT program, with mocks', () => {
       hpa: byType(env, 'kubernetes:autoscaling/v2:HorizontalPodAutoscaler').map((h) => [h.inputs.spec.minReplicas, h.inputs.spec.maxReplicas]),
     });
     expect(sizing('staging')).toEqual(sizing('production'));
+  });
+});
+
+describe('the program\'s bundle, with mocks', () => {
+  let root: string;
+  let fromBundle: () => Promise<Deploy>;
+
+  beforeAll(() => {
+    // Compiled as the service compiles a snapshot, and required from an operation's workspace:
+    // its @pulumi/pulumi is the one this test set the mocks on (the installed singleton).
+    root = mkdtempSync(join(tmpdir(), 'stackpilot-program-bundle-'));
+    const snapshots = new ProgramSnapshots(repoDir, join(root, 'programs'));
+    const { programDir, modulesDir } = snapshots.runnable(snapshots.current());
+    const workspace = new Workspaces(join(root, 'workspaces')).create('unit', 'development', programDir, {}, 'salt', modulesDir);
+    fromBundle = async () => createRequire(import.meta.url)(join(workspace.dir, 'bundle', 'index.js')) as Deploy;
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it.each(ENVIRONMENTS)('%s: registers the same resources and outputs as the sources', async (env) => {
+    const bundled = await runProgram(env, {}, fromBundle);
+    expect(bundled.resources.length).toBeGreaterThan(5);
+    expect(bundled.resources).toEqual(of(env).resources);
+    expect(bundled.outputs).toEqual(of(env).outputs);
   });
 });
 
