@@ -21,6 +21,11 @@ export class CoalescedRead<T> {
     return this.next;
   }
 
+  /** Nothing in flight and nothing waiting. */
+  get idle(): boolean {
+    return !this.running && !this.next;
+  }
+
   private start(): Promise<T> {
     const read = this.read();
     this.running = read;
@@ -29,6 +34,23 @@ export class CoalescedRead<T> {
     };
     read.then(clear, clear);
     return read;
+  }
+}
+
+/** The same, for reads told apart by a key (its arguments); a key is forgotten once idle. */
+export class KeyedCoalescedReads<T> {
+  private readonly byKey = new Map<string, CoalescedRead<T>>();
+
+  /** `read` is the read for `key`: every caller with the same key passes the same one. */
+  current(key: string, read: () => Promise<T>): Promise<T> {
+    let reads = this.byKey.get(key);
+    if (!reads) this.byKey.set(key, reads = new CoalescedRead(read));
+    const value = reads.current();
+    const forget = () => {
+      if (reads.idle && this.byKey.get(key) === reads) this.byKey.delete(key);
+    };
+    value.then(forget, forget);
+    return value;
   }
 }
 

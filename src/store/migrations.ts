@@ -475,6 +475,9 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
             }
           }
         }
+        // A page of an environment's operations reads only the index (its ids come with it).
+        await db.schema.createIndex('operations_by_environment_with_id').on('operations').columns(['environment', 'seq', 'id']).execute();
+        await db.schema.dropIndex('operations_by_environment').execute();
       },
     },
   };
