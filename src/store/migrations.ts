@@ -478,6 +478,10 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
         // A page of an environment's operations reads only the index (its ids come with it).
         await db.schema.createIndex('operations_by_environment_with_id').on('operations').columns(['environment', 'seq', 'id']).execute();
         await db.schema.dropIndex('operations_by_environment').execute();
+        // Rate-limit counts are written on every request: without the write-ahead log they cost
+        // no flush to disk. A crash of the server (or a failover) empties the table, so the
+        // current minute's counts start again; nothing else is lost.
+        if (dialect === 'postgres') await sql`alter table rate_limits set unlogged`.execute(db);
       },
     },
   };
