@@ -19,8 +19,18 @@ export class Authenticator {
     private readonly cache?: CredentialCache,
   ) {}
 
-  async authenticate(authorization: string | undefined, source: string): Promise<Actor> {
-    const view = await this.view();
+  /**
+   * Starts reading what deciding a credential needs (the credentials version) at once, so the
+   * door can overlap it with its rate limit by source; pass it to authenticate().
+   */
+  prepare(): Promise<CredentialView> {
+    const view = this.view();
+    view.catch(() => undefined); // a request refused before it authenticates never awaits it
+    return view;
+  }
+
+  async authenticate(authorization: string | undefined, source: string, prepared = this.view()): Promise<Actor> {
+    const view = await prepared;
     await this.lockout.check([bySource(source)], Date.now(), view);
     try {
       return { ...(await this.credential(authorization, view)), source };
