@@ -2,7 +2,7 @@
 // each caching the credentials it has checked: a change made through one replica (a key
 // revoked or rotated out, a session ended, grants narrowed, a lockout recorded) is enforced
 // by the other on its very next request, although that replica had the credential cached.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { startService, type Service } from '../../src/service.js';
 import { bearer, newKeyToken } from '../support/credentials.js';
@@ -28,8 +28,15 @@ describe.each(DATABASES)('credentials cached by two replicas on %s', (database) 
     expect(created.statusCode, created.body).toBe(201);
     return { id: created.json().key.id as string, token: created.json().token as string };
   };
-  const onB = (token: string, url = '/v1/environments/development/operations', remoteAddress?: string) =>
-    b.app.inject({ url, headers: bearer(token), ...(remoteAddress ? { remoteAddress } : {}) });
+  // Each test asks B from an address of its own: the refusals it expects count toward that
+  // address's lockout (three fail here), never toward A's admin session's.
+  let tests = 0;
+  let address = '';
+  beforeEach(() => {
+    address = `10.0.0.${++tests}`;
+  });
+  const onB = (token: string, url = '/v1/environments/development/operations', remoteAddress = address) =>
+    b.app.inject({ url, headers: bearer(token), remoteAddress });
   /** Used twice on B: the second answer comes from B's cache. */
   const cachedOnB = async (token: string, url?: string, remoteAddress?: string) => {
     for (let i = 0; i < 2; i++) expect((await onB(token, url, remoteAddress)).statusCode).toBe(200);
