@@ -116,7 +116,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   });
   const { db, dialect } = database;
   const outbox = new OutboxRepository(db, dialect);
-  const operationRows = new OperationRepository(db, outbox);
+  const operationRows = new OperationRepository(db, outbox, { gatherReads: dialect === 'sqlite' });
   const leases = new LeaseRepository(db, dialect, operationRows);
   const eventLog = new EventLog(db);
 

@@ -8,7 +8,12 @@ export class CoalescedRead<T> {
   private running: Promise<T> | undefined;
   private next: Promise<T> | undefined;
 
-  constructor(private readonly read: () => Promise<T>) {}
+  /**
+   * `gather`: a read starts only once the event loop has taken in what else arrived with its
+   * first caller (setImmediate), and they share it. For a database whose queries run on the
+   * event loop (SQLite), where a read would otherwise be done before anyone else could join it.
+   */
+  constructor(private readonly read: () => Promise<T>, private readonly gather = false) {}
 
   current(): Promise<T> {
     if (this.next) return this.next; // not started yet: it starts after this call, so it is fresh enough
@@ -27,6 +32,16 @@ export class CoalescedRead<T> {
   }
 
   private start(): Promise<T> {
+    if (!this.gather) return this.begin();
+    const gathered = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.next = undefined;
+      return this.begin();
+    });
+    this.next = gathered; // not started: later callers join it
+    return gathered;
+  }
+
+  private begin(): Promise<T> {
     const read = this.read();
     this.running = read;
     const clear = () => {
@@ -41,10 +56,12 @@ export class CoalescedRead<T> {
 export class KeyedCoalescedReads<T> {
   private readonly byKey = new Map<string, CoalescedRead<T>>();
 
+  constructor(private readonly gather = false) {}
+
   /** `read` is the read for `key`: every caller with the same key passes the same one. */
   current(key: string, read: () => Promise<T>): Promise<T> {
     let reads = this.byKey.get(key);
-    if (!reads) this.byKey.set(key, reads = new CoalescedRead(read));
+    if (!reads) this.byKey.set(key, reads = new CoalescedRead(read, this.gather));
     const value = reads.current();
     const forget = () => {
       if (reads.idle && this.byKey.get(key) === reads) this.byKey.delete(key);

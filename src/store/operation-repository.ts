@@ -55,9 +55,12 @@ export interface IdPage {
 }
 
 export class OperationRepository {
-  private readonly pages = new KeyedCoalescedReads<IdPage>();
+  private readonly pages: KeyedCoalescedReads<IdPage>;
 
-  constructor(private readonly db: Kysely<Database>, private readonly outbox: OutboxRepository) {}
+  /** `gatherReads`: on SQLite, whose queries run on the event loop, concurrent pages wait a turn of it to share one query. */
+  constructor(private readonly db: Kysely<Database>, private readonly outbox: OutboxRepository, options: { gatherReads?: boolean } = {}) {
+    this.pages = new KeyedCoalescedReads<IdPage>(options.gatherReads);
+  }
 
   /** Queues (or schedules) an operation inside `tx`, announcing it in the outbox. */
   async insert(tx: Kysely<Database>, input: NewOperation, now: number): Promise<Operation> {

@@ -46,6 +46,24 @@ describe('a coalesced read', () => {
     expect(await later).toBe(2);
   });
 
+  it('gathered, shares a read among callers until it starts, and no longer once it has', async () => {
+    const source = controlledRead();
+    const reads = new CoalescedRead(source.read, true);
+    const early = [reads.current(), reads.current()];
+    expect(source.started).toHaveLength(0); // waits a turn of the event loop for the others
+    await tick();
+    expect(source.started).toHaveLength(1);
+    source.set(3); // committed after the read began
+    const late = reads.current();
+    source.started[0]!.finish();
+    expect(await Promise.all(early)).toEqual([0, 0]);
+    await tick();
+    await tick();
+    expect(source.started).toHaveLength(2);
+    source.started[1]!.finish();
+    expect(await late).toBe(3);
+  });
+
   it('keeps reads of different keys apart and forgets idle keys', async () => {
     const reads = new KeyedCoalescedReads<string>();
     const [a, b] = await Promise.all([reads.current('a', async () => 'A'), reads.current('b', async () => 'B')]);
