@@ -3,7 +3,8 @@
 //   2. four stacks updated in parallel ÷ one alone, with a program whose resources wait on I/O;
 //   3. POST to first streamed event, p50/p99 over 20 runs, next to the CLI's own time to its first event;
 //   4. p99 of listing 50 operations with 100,000 in history, SQLite and PostgreSQL, 50 concurrent
-//      clients, next to a plain Fastify route serving the same bytes in the same run;
+//      clients, next to a plain Fastify route serving the same bytes in the same run; and with
+//      1,000,000 on PostgreSQL (BENCH_LISTING_ROWS and BENCH_LISTING_BIG_ROWS change the counts);
 //   5. an update that carries a configuration change (a new version, in the same transaction)
 //      against the same update without one;
 //   6. the engine processes an operation holds while its plan awaits approval;
@@ -36,6 +37,7 @@ import { setConfig } from '../test/support/stack-config.js';
 import { TEST_PASSPHRASE } from '../test/support/service.js';
 import { overviewInChromium } from './dashboard.js';
 import { breakdown, LogCapture, points, readSpans } from './trace-breakdown.js';
+import { seedOperations } from './seed.js';
 import { eventLogPath, firstCliEvent, median, percentile, rssOf, run, sampleEngine, time } from './measure.js';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -234,7 +236,10 @@ async function releases() {
   }
 }
 
-async function listing(database: 'sqlite' | 'postgres') {
+const LISTING_ROWS = Number(process.env.BENCH_LISTING_ROWS ?? 100_000);
+const LISTING_BIG_ROWS = Number(process.env.BENCH_LISTING_BIG_ROWS ?? 1_000_000);
+
+async function listing(database: 'sqlite' | 'postgres', rows: number, restingRow = false) {
   const program = copyProgram('service-project');
   const pg = database === 'postgres' ? await createPostgresDatabase() : undefined;
   const { service, url } = await serve(program, { databaseUrl: pg?.url });
@@ -244,7 +249,7 @@ async function listing(database: 'sqlite' | 'postgres') {
   plain.get('/plain', async (_request, reply) => reply.type('application/json').send(page));
   const plainUrl = await plain.listen({ host: '127.0.0.1', port: 0 });
   try {
-    await seed(service, 100_000);
+    await seedOperations(service.database.db, service.database.dialect, rows);
     page = await (await fetch(`${url}/v1/environments/development/operations?limit=50`, { headers: AUTH })).text();
     const load = (target: string) => new Promise<autocannon.Result>((resolve, reject) =>
       // The load generator runs in a worker thread: on a 2-core machine it must not share the
@@ -254,11 +259,11 @@ async function listing(database: 'sqlite' | 'postgres') {
     const ours = await load(`${url}/v1/environments/development/operations?limit=50`);
     const bare = await load(`${plainUrl}/plain`);
     if (ours.non2xx || ours.errors) throw new Error(`listing answered ${ours.non2xx} non-2xx and ${ours.errors} errors`);
-    report(`4. list 50 of 100,000 (${database}), p99, 50 clients`, ms(ours.latency.p99), `${ms(bare.latency.p99)} plain`, `${Math.round(ours.requests.average)} req/s`, '≤ 20 ms');
-    if (database === 'sqlite') {
+    report(`4. list 50 of ${rows.toLocaleString('en-US')} (${database}), p99, 50 clients`, ms(ours.latency.p99), `${ms(bare.latency.p99)} plain`, `${Math.round(ours.requests.average)} req/s`, '≤ 20 ms');
+    if (restingRow) {
       await service.stop(1000);
       const rest = await restingRss(program, { STACKPILOT_DATA_DIR: join(program.dir, '..', 'data') });
-      report('13. service RSS at rest, 100,000 operations in history (sqlite)', `${Math.round(rest / 2 ** 20)} MB`, '', '', '');
+      report(`13. service RSS at rest, ${rows.toLocaleString('en-US')} operations in history (sqlite)`, `${Math.round(rest / 2 ** 20)} MB`, '', '', '');
     }
   } finally {
     await plain.close();
@@ -272,7 +277,7 @@ async function dashboard() {
   const program = copyProgram('service-project');
   const { service, url } = await serve(program);
   try {
-    await seed(service, 1000);
+    await seedOperations(service.database.db, service.database.dialect, 1000);
     const { firstPaint, table, weight } = await overviewInChromium(url, KEY, ROUNDS);
     report('7. dashboard overview, 1,000 operations: first contentful paint (median)', ms(firstPaint), `table shown at ${ms(table)}`, '', '≤ 1 s');
     report('8. dashboard page weight, gzip (page, script, style, API answers)', `${(weight / 1024).toFixed(1)} KB`, '', '', '≤ 200 KB');
@@ -308,23 +313,6 @@ async function restingRss(program: TempProgram, env: Record<string, string>): Pr
   } finally {
     child.kill('SIGTERM');
     await once(child, 'exit');
-  }
-}
-
-/** 100,000 finished operations, written straight into the store's table in batches. */
-async function seed(service: Service, count: number) {
-  const envs = ['development', 'testing', 'staging', 'production'];
-  const batch = 1000;
-  for (let start = 0; start < count; start += batch) {
-    await service.database.db.insertInto('operations').values(Array.from({ length: batch }, (_, i) => {
-      const n = start + i;
-      return {
-        id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, environment: envs[n % 4]!, type: 'update', scope: 'all', spec: '{"scope":"all"}',
-        message: `seeded ${n}`, status: 'succeeded', requested_by: 'bench', idempotency_key: null, request_hash: null,
-        queued_at: n, started_at: n, finished_at: n + 1, summary: JSON.stringify({ same: 5 }), outputs: JSON.stringify({ greeting: 'hello' }),
-        resource_count: 5, warnings: '[]', pulumi_version: '3.274.1',
-      };
-    })).execute();
   }
 }
 
@@ -461,8 +449,9 @@ async function programStart() {
 const only = process.env.BENCH_ONLY?.split(',');
 const parts: Record<string, () => Promise<void>> = {
   api: apiVersusCli, trace, warm, programs: programStart, parallel: parallelStacks, releases, dashboard, drill, listing: async () => {
-    await listing('sqlite');
-    await listing('postgres');
+    await listing('sqlite', LISTING_ROWS, true);
+    await listing('postgres', LISTING_ROWS);
+    await listing('postgres', LISTING_BIG_ROWS);
   },
 };
 for (const [name, part] of Object.entries(parts)) if (!only || only.includes(name)) await part();

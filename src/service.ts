@@ -10,6 +10,7 @@ import { ApiKeys } from './auth/api-keys.js';
 import { AuditAnchors } from './auth/audit-anchors.js';
 import { AuditTrail } from './auth/audit-trail.js';
 import { Authenticator } from './auth/authenticator.js';
+import { CredentialCache } from './auth/credential-cache.js';
 import { Governance } from './auth/governance.js';
 import { Lockout } from './auth/lockout.js';
 import { OidcVerifier } from './auth/oidc.js';
@@ -42,6 +43,7 @@ import { LeaseRepository } from './store/lease-repository.js';
 import { OperationRepository } from './store/operation-repository.js';
 import { OUTBOX_CHANNEL, OutboxRepository } from './store/outbox-repository.js';
 import { PgListener } from './store/pg-listener.js';
+import { CredentialsVersion } from './store/credentials-version.js';
 import { databaseRateLimitStore } from './store/rate-limit-store.js';
 import { SessionRepository } from './store/session-repository.js';
 import { StackRepository } from './store/stack-repository.js';
@@ -114,7 +116,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   });
   const { db, dialect } = database;
   const outbox = new OutboxRepository(db, dialect);
-  const operationRows = new OperationRepository(db, outbox);
+  const operationRows = new OperationRepository(db, outbox, { gatherReads: dialect === 'sqlite' });
   const leases = new LeaseRepository(db, dialect, operationRows);
   const eventLog = new EventLog(db);
 
@@ -154,7 +156,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   const sessions = new Sessions(new SessionRepository(db), { lifetimeSeconds: config.sessionLifetimeSeconds, idleSeconds: config.sessionIdleSeconds });
   const oidc = new OidcVerifier(config.oidcIssuers, config.oidcMaxTokenAgeSeconds);
   const lockout = new Lockout(new AuthFailureRepository(db), { maxFailures: config.lockoutMaxFailures, windowSeconds: config.lockoutWindowSeconds });
-  const authenticator = new Authenticator(keys, sessions, oidc, lockout);
+  const authenticator = new Authenticator(keys, sessions, oidc, lockout, new CredentialCache(new CredentialsVersion(db)));
   const access = new AccessService(governance, keys, new Totp(new TotpRepository(db), new SecretBox(config.secretsPassphrase)), sessions, oidc, lockout, {
     session: { lifetimeSeconds: config.sessionLifetimeSeconds, idleSeconds: config.sessionIdleSeconds },
     bootstrapAdminKey: config.bootstrapAdminKey,

@@ -7,6 +7,7 @@ import type { Kysely } from 'kysely';
 import { ConflictError, InvalidInputError, NotFoundError, UnauthorizedError } from '../errors.js';
 import { toKey, type ApiKey, type ApiKeyRepository, type ApiKeyRow } from '../store/api-key-repository.js';
 import type { Database } from '../store/schema.js';
+import { UNCACHED, type CredentialView } from './credential-cache.js';
 import type { Grant } from './roles.js';
 
 export type { ApiKey };
@@ -26,6 +27,14 @@ export interface NewKey {
 
 /** A key that authenticated, with the name its second factor is enrolled under. */
 export type AuthenticatedKey = ApiKey & { secondFactor: string };
+
+/** A key as a replica caches it: the row its validity is judged by, and what it authenticates as. */
+interface CachedKey {
+  row: ApiKeyRow;
+  key: AuthenticatedKey;
+}
+
+const cached = (row: ApiKeyRow): CachedKey => ({ row, key: { ...toKey(row), secondFactor: row.second_factor ?? row.principal } });
 
 export function hashKey(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -84,27 +93,45 @@ export class ApiKeys {
     return { key: (await this.keys.get(id, options.db))!, token: made.token };
   }
 
-  /** The key behind a token, or a 401 that says why not (never which part was wrong). */
-  async authenticate(token: string, now = Date.now()): Promise<AuthenticatedKey> {
+  /**
+   * The key behind a token, or a 401 that says why not (never which part was wrong). A key
+   * found before (in `view`, emptied by any credential change) is judged again by its row,
+   * expiry included, without a query.
+   */
+  async authenticate(token: string, now = Date.now(), view: CredentialView = UNCACHED): Promise<AuthenticatedKey> {
     const match = KEY_PATTERN.exec(token);
     if (!match) throw new UnauthorizedError('credential_malformed', 'the credential is not a Stackpilot API key, session token or JWT');
-    const row = await this.keys.byPrefix(match[1]!);
-    if (!row || !safeEqual(row.hash, hashKey(token))) throw new UnauthorizedError('credential_invalid', 'unknown API key');
+    const hash = hashKey(token);
+    const cacheKey = `key:${hash}`;
+    let entry = view.get<CachedKey>(cacheKey);
+    if (!entry) {
+      const row = await this.keys.byPrefix(match[1]!);
+      if (!row || !safeEqual(row.hash, hash)) throw new UnauthorizedError('credential_invalid', 'unknown API key');
+      entry = cached(row);
+      view.set(cacheKey, entry);
+    }
+    const { row } = entry;
     refuseInvalid(row, now);
     // Last use is kept to the minute: one write a minute per key, not one per request.
     if (row.last_used_at === null || row.last_used_at < now - LAST_USE_RESOLUTION_MS) {
       await this.keys.touch(row.id, now);
       row.last_used_at = now;
     }
-    return { ...toKey(row), secondFactor: row.second_factor ?? row.principal };
+    return entry.key;
   }
 
   /** The key behind a session, refused for any reason the key itself would be: revoked, rotated out, expired. */
-  async forSession(id: string, now = Date.now()): Promise<AuthenticatedKey> {
-    const row = await this.keys.row(id);
-    if (!row) throw new UnauthorizedError('credential_revoked', 'the API key behind this session no longer exists');
-    refuseInvalid(row, now, 'the API key behind this session');
-    return { ...toKey(row), secondFactor: row.second_factor ?? row.principal };
+  async forSession(id: string, now = Date.now(), view: CredentialView = UNCACHED): Promise<AuthenticatedKey> {
+    const cacheKey = `key-id:${id}`;
+    let entry = view.get<CachedKey>(cacheKey);
+    if (!entry) {
+      const row = await this.keys.row(id);
+      if (!row) throw new UnauthorizedError('credential_revoked', 'the API key behind this session no longer exists');
+      entry = cached(row);
+      view.set(cacheKey, entry);
+    }
+    refuseInvalid(entry.row, now, 'the API key behind this session');
+    return entry.key;
   }
 
   /** A new key with the same principal and grants; the old one stays valid for `graceHours`. */

@@ -3,6 +3,7 @@
 // source's lockout.
 import { UnauthorizedError } from '../errors.js';
 import type { Actor } from './actor.js';
+import { UNCACHED, type CredentialCache, type CredentialView } from './credential-cache.js';
 import { KEY_PATTERN, type ApiKeys } from './api-keys.js';
 import { bySource, type Lockout } from './lockout.js';
 import { JWT_PATTERN, type OidcVerifier } from './oidc.js';
@@ -14,12 +15,25 @@ export class Authenticator {
     private readonly sessions: Sessions,
     private readonly oidc: OidcVerifier,
     private readonly lockout: Lockout,
+    /** Credentials already checked, valid until any credential changes on any replica. */
+    private readonly cache?: CredentialCache,
   ) {}
 
-  async authenticate(authorization: string | undefined, source: string): Promise<Actor> {
-    await this.lockout.check([bySource(source)]);
+  /**
+   * Starts reading what deciding a credential needs (the credentials version) at once, so the
+   * door can overlap it with its rate limit by source; pass it to authenticate().
+   */
+  prepare(): Promise<CredentialView> {
+    const view = this.view();
+    view.catch(() => undefined); // a request refused before it authenticates never awaits it
+    return view;
+  }
+
+  async authenticate(authorization: string | undefined, source: string, prepared = this.view()): Promise<Actor> {
+    const view = await prepared;
+    await this.lockout.check([bySource(source)], Date.now(), view);
     try {
-      return { ...(await this.credential(authorization)), source };
+      return { ...(await this.credential(authorization, view)), source };
     } catch (error) {
       await this.lockout.recordFailure([bySource(source)]);
       throw error;
@@ -28,10 +42,14 @@ export class Authenticator {
 
   /** Whether the credential is still valid, without counting a failure toward a lockout (a long stream's re-check). */
   stillValid(authorization: string | undefined): Promise<boolean> {
-    return this.credential(authorization).then(() => true, () => false);
+    return this.view().then((view) => this.credential(authorization, view)).then(() => true, () => false);
   }
 
-  private async credential(authorization: string | undefined): Promise<Omit<Actor, 'source'>> {
+  private view(): Promise<CredentialView> {
+    return this.cache ? this.cache.view() : Promise.resolve(UNCACHED);
+  }
+
+  private async credential(authorization: string | undefined, view: CredentialView): Promise<Omit<Actor, 'source'>> {
     if (!authorization) throw new UnauthorizedError('credential_missing', 'this route needs a credential: Authorization: Bearer <API key, session token or JWT>');
     const [scheme, token, ...rest] = authorization.trim().split(/\s+/);
     if (scheme?.toLowerCase() !== 'bearer' || !token || rest.length) {
@@ -39,16 +57,17 @@ export class Authenticator {
     }
     if (token.startsWith('sps_')) {
       if (!SESSION_PATTERN.test(token)) throw new UnauthorizedError('credential_malformed', 'malformed session token');
-      const session = await this.sessions.authenticate(token);
+      const now = Date.now();
+      const session = await this.sessions.authenticate(token, now, view);
       // A session ends when its key stops being valid, for any reason.
-      const key = await this.keys.forSession(session.keyId);
+      const key = await this.keys.forSession(session.keyId, now, view);
       return {
         principal: session.principal, kind: 'session', credentialId: session.id, keyId: key.id, sessionId: session.id,
         factor: key.secondFactor, grants: key.grants, secondFactor: session.secondFactor,
       };
     }
     if (token.startsWith('sp_') || KEY_PATTERN.test(token)) {
-      const key = await this.keys.authenticate(token);
+      const key = await this.keys.authenticate(token, Date.now(), view);
       return { principal: key.principal, kind: 'key', credentialId: key.id, keyId: key.id, factor: key.secondFactor, grants: key.grants, secondFactor: false };
     }
     if (JWT_PATTERN.test(token) && this.oidc.configured) {

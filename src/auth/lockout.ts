@@ -3,6 +3,7 @@
 // replica sees them; past the limit the subject is refused (429 with Retry-After) until the
 // window has moved on.
 import { TooManyRequestsError } from '../errors.js';
+import { UNCACHED, type CredentialView } from './credential-cache.js';
 import type { AuthFailureRepository } from '../store/auth-failure-repository.js';
 
 export interface LockoutPolicy {
@@ -18,9 +19,19 @@ export const byPrincipal = (name: string) => `principal:${name}`;
  * while `maxFailures` of them lie inside the window, until the oldest of those leaves it.
  */
 export function lockoutWait(failures: readonly number[], policy: LockoutPolicy, now: number): number {
-  if (failures.length < policy.maxFailures) return 0;
-  const oldestCounted = failures[policy.maxFailures - 1]!;
-  const wait = Math.ceil((oldestCounted + policy.windowSeconds * 1000 - now) / 1000);
+  return waitUntil(unlockAt(failures, policy), now);
+}
+
+/**
+ * When the lockout these failures make ends (0: none). Only a new failure changes it (and
+ * changes the credentials version), so it may be cached and compared with the time per request.
+ */
+function unlockAt(failures: readonly number[], policy: LockoutPolicy): number {
+  return failures.length < policy.maxFailures ? 0 : failures[policy.maxFailures - 1]! + policy.windowSeconds * 1000;
+}
+
+function waitUntil(at: number, now: number): number {
+  const wait = Math.ceil((at - now) / 1000);
   return wait > 0 ? wait : 0;
 }
 
@@ -32,15 +43,20 @@ export class Lockout {
   }
 
   /** Seconds until the subject may try again, or 0 when it is not locked out. */
-  async retryAfter(subject: string, now = Date.now()): Promise<number> {
-    const recent = await this.failures.recent(subject, now - this.policy.windowSeconds * 1000, this.policy.maxFailures);
-    return lockoutWait(recent, this.policy, now);
+  async retryAfter(subject: string, now = Date.now(), view: CredentialView = UNCACHED): Promise<number> {
+    const key = `lockout:${subject}`;
+    let at = view.get<number>(key);
+    if (at === undefined) {
+      at = unlockAt(await this.failures.recent(subject, now - this.policy.windowSeconds * 1000, this.policy.maxFailures), this.policy);
+      view.set(key, at);
+    }
+    return waitUntil(at, now);
   }
 
   /** Refuses (429) when any of the subjects is locked out. */
-  async check(subjects: readonly string[], now = Date.now()): Promise<void> {
+  async check(subjects: readonly string[], now = Date.now(), view: CredentialView = UNCACHED): Promise<void> {
     for (const subject of subjects) {
-      const wait = await this.retryAfter(subject, now);
+      const wait = await this.retryAfter(subject, now, view);
       if (wait > 0) throw new TooManyRequestsError('locked_out', `too many failed authentications from this ${subject.split(':')[0]}`, wait);
     }
   }

@@ -55,10 +55,12 @@ export async function registerAccess(app: FastifyInstance, deps: {
   app.addHook('onRequest', async (request) => {
     if (isPublic(request)) return;
     try {
+      // Read while the source's count is written (on PostgreSQL both are round trips).
+      const credentials = deps.authenticator.prepare();
       await limit(bySource, request);
       await deps.access.requireSomeCredential();
       try {
-        request.actor = await deps.authenticator.authenticate(request.headers.authorization, request.ip);
+        request.actor = await deps.authenticator.authenticate(request.headers.authorization, request.ip, credentials);
       } catch (error) {
         if (error instanceof UnauthorizedError) request.attempt = error.attempt;
         throw error;

@@ -162,13 +162,14 @@ export class OperationService {
     await this.governance.authorize(actor, { name: 'listOperations', target: `environment:${environment}`, environment, permission: 'read' });
     this.catalog.require(environment);
     const page = await this.operations.listIds(environment, limit, cursor);
-    const missing = page.ids.filter((id) => this.finished.get(id) === undefined);
+    const known = page.ids.map((id) => this.finished.get(id));
+    const missing = page.ids.filter((_, i) => known[i] === undefined);
     const fresh = new Map<string, Operation>();
     for (const operation of await this.operations.getMany(missing)) {
       fresh.set(operation.id, operation);
       if (isFinished(operation.status)) this.finished.set(operation);
     }
-    const items = page.ids.map((id) => this.finished.get(id) ?? fresh.get(id)).filter((o) => o !== undefined);
+    const items = page.ids.map((id, i) => known[i] ?? fresh.get(id)).filter((o) => o !== undefined);
     return { items, nextCursor: page.nextCursor };
   }
 

@@ -436,5 +436,53 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
         await db.schema.alterTable('sessions').addColumn('second_factor', 'integer', (c) => c.notNull().defaultTo(1)).execute();
       },
     },
+    '0011_listing_under_load': {
+      async up(db: Kysely<any>) {
+        // One row whose value changes, in the same transaction, with anything that can make a
+        // credential refuse where it accepted: replicas cache credentials and check this value
+        // on every request (store/credentials-version.ts). Triggers change it, so no writer, not
+        // even an operator's SQL, can forget to. A random value rather than a counter: a restored
+        // database never brings back a value a replica has cached against.
+        await db.schema.createTable('credentials_version')
+          .addColumn('id', 'integer', (c) => c.primaryKey())
+          .addColumn('version', 'text', (c) => c.notNull())
+          .execute();
+        await sql`insert into credentials_version (id, version) values (1, 'initial')`.execute(db);
+        // What a key or session is, not when it was last used: a new column that authentication
+        // reads belongs in these lists.
+        const keyColumns = 'prefix, hash, name, principal, grants, created_at, expires_at, revoked_at, replaced_by, grace_until, second_factor, bootstrap';
+        const sessionColumns = 'hash, principal, key_id, created_at, expires_at, revoked_at, second_factor';
+        const changes = [
+          { name: 'api_keys_changed', on: 'api_keys', when: `update of ${keyColumns} or delete`, only: '' },
+          { name: 'sessions_changed', on: 'sessions', when: `update of ${sessionColumns} or delete`, only: '' },
+          // Last seen only moves forward when a session is used; moved back, the session is idle sooner.
+          { name: 'sessions_seen_earlier', on: 'sessions', when: 'update of last_seen_at', only: 'when (new.last_seen_at < old.last_seen_at)' },
+          { name: 'auth_failures_changed', on: 'auth_failures', when: 'insert or delete', only: '' },
+        ];
+        if (dialect === 'postgres') {
+          await sql`create function credentials_changed() returns trigger language plpgsql as $$
+            begin update credentials_version set version = md5(random()::text || clock_timestamp()::text); return null; end $$`.execute(db);
+          for (const c of changes) {
+            const each = c.only ? 'row' : 'statement';
+            await sql.raw(`create trigger ${c.name} after ${c.when} on ${c.on} for each ${each} ${c.only} execute function credentials_changed()`).execute(db);
+          }
+        } else {
+          // SQLite has row triggers only, and one event per trigger.
+          for (const c of changes) {
+            for (const [i, event] of c.when.split(' or ').entries()) {
+              await sql.raw(`create trigger ${c.name}_${i} after ${event} on ${c.on} for each row ${c.only}
+                begin update credentials_version set version = hex(randomblob(16)); end`).execute(db);
+            }
+          }
+        }
+        // A page of an environment's operations reads only the index (its ids come with it).
+        await db.schema.createIndex('operations_by_environment_with_id').on('operations').columns(['environment', 'seq', 'id']).execute();
+        await db.schema.dropIndex('operations_by_environment').execute();
+        // Rate-limit counts are written on every request: without the write-ahead log they cost
+        // no flush to disk. A crash of the server (or a failover) empties the table, so the
+        // current minute's counts start again; nothing else is lost.
+        if (dialect === 'postgres') await sql`alter table rate_limits set unlogged`.execute(db);
+      },
+    },
   };
 }

@@ -10,6 +10,7 @@ import {
   FINISHED_STATUSES, HOLDING_STATUSES, TRANSITIONS, isFinished,
   type ChangeSummary, type ErrorCode, type Operation, type OperationSpec, type OperationStatus, type OperationType, type PlanView,
 } from '../operations/operation.js';
+import { KeyedCoalescedReads } from './coalesced-read.js';
 import { appendResult } from './event-log.js';
 import type { OutboxRepository } from './outbox-repository.js';
 import { decodeCursor, isoTime, keysetPage } from './rows.js';
@@ -48,8 +49,18 @@ export interface Transition {
   also?: (tx: Kysely<Database>, operation: Operation) => Promise<void>;
 }
 
+export interface IdPage {
+  readonly ids: readonly string[];
+  readonly nextCursor: string | null;
+}
+
 export class OperationRepository {
-  constructor(private readonly db: Kysely<Database>, private readonly outbox: OutboxRepository) {}
+  private readonly pages: KeyedCoalescedReads<IdPage>;
+
+  /** `gatherReads`: on SQLite, whose queries run on the event loop, concurrent pages wait a turn of it to share one query. */
+  constructor(private readonly db: Kysely<Database>, private readonly outbox: OutboxRepository, options: { gatherReads?: boolean } = {}) {
+    this.pages = new KeyedCoalescedReads<IdPage>(options.gatherReads);
+  }
 
   /** Queues (or schedules) an operation inside `tx`, announcing it in the outbox. */
   async insert(tx: Kysely<Database>, input: NewOperation, now: number): Promise<Operation> {
@@ -102,8 +113,16 @@ export class OperationRepository {
     return rows.map(toOperation);
   }
 
-  /** A page of ids, newest first: what a listing needs before it knows which rows to read. */
-  async listIds(environment: string, limit: number, cursor?: string): Promise<{ ids: string[]; nextCursor: string | null }> {
+  /**
+   * A page of ids, newest first: what a listing needs before it knows which rows to read. The
+   * same page asked for by many at once is one query (each still gets a read that began after
+   * it asked); the answer is shared, so it is never changed by its callers.
+   */
+  listIds(environment: string, limit: number, cursor?: string): Promise<IdPage> {
+    return this.pages.current(`${environment}\n${limit}\n${cursor ?? ''}`, () => this.readIds(environment, limit, cursor));
+  }
+
+  private async readIds(environment: string, limit: number, cursor?: string): Promise<IdPage> {
     let query = this.db.selectFrom('operations').select(['seq', 'id']).where('environment', '=', environment);
     if (cursor !== undefined) query = query.where('seq', '<', decodeCursor(cursor));
     const page = keysetPage(await query.orderBy('seq', 'desc').limit(limit + 1).execute(), limit, (row) => row.id);

@@ -93,6 +93,12 @@ export interface SessionsTable {
   second_factor: number;
 }
 
+/** One row: changes whenever a credential may have stopped being valid (migration 0011). */
+export interface CredentialsVersionTable {
+  id: number;
+  version: string;
+}
+
 export interface AuthFailuresTable {
   source: string;
   /** `source:<address>` or `principal:<name>`. */
@@ -306,6 +312,7 @@ export interface Database {
   totp_enrolments: TotpEnrolmentsTable;
   sessions: SessionsTable;
   auth_failures: AuthFailuresTable;
+  credentials_version: CredentialsVersionTable;
   audit_log: AuditLogTable;
   outbox: OutboxTable;
   outbox_consumers: OutboxConsumersTable;

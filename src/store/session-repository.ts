@@ -15,8 +15,9 @@ export class SessionRepository {
     return this.db.selectFrom('sessions').selectAll().where('hash', '=', hash).executeTakeFirst();
   }
 
+  /** Last seen only moves forward (replicas write it at their own pace). */
   async touch(id: string, now: number): Promise<void> {
-    await this.db.updateTable('sessions').set({ last_seen_at: now }).where('id', '=', id).execute();
+    await this.db.updateTable('sessions').set({ last_seen_at: now }).where('id', '=', id).where('last_seen_at', '<', now).execute();
   }
 
   async close(id: string, now: number, db: Kysely<Database> = this.db): Promise<void> {
