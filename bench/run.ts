@@ -64,9 +64,11 @@ async function serve(program: TempProgram, extra: ConfigOverrides = {}, logger =
 
 /** A destroy needs an administrator's second factor: a session opened with a TOTP code. */
 async function destroy(service: Service, url: string, env: string) {
-  const { token } = await adminSession(service.app, KEY);
+  const token = sessions.get(service) ?? (await adminSession(service.app, KEY)).token; // the key enrols its TOTP once
+  sessions.set(service, token);
   await postAndStream(url, env, 'destroy', {}, { authorization: `Bearer ${token}` });
 }
+const sessions = new Map<Service, string>();
 
 /** POST an operation and read its event stream; resolves at the first event and at the result. */
 async function postAndStream(url: string, env: string, type: string, extra: object = {}, auth: Record<string, string> = AUTH) {
