@@ -5,6 +5,7 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
+import { statStamped } from '../file-stamp.js';
 
 export interface ProjectSettings {
   name: string;
@@ -17,8 +18,7 @@ const parsedSettings = new Map<string, { key: string; settings: Readonly<Project
 
 export function readProjectSettings(programDir: string): Readonly<ProjectSettings> {
   const file = join(programDir, 'Pulumi.yaml');
-  const stats = statSync(file);
-  const key = `${stats.ino}:${stats.size}:${stats.mtimeMs}`;
+  const key = statStamped(file).stamp;
   const cached = parsedSettings.get(file);
   if (cached?.key === key) return cached.settings;
   const settings = parse(readFileSync(file, 'utf8')) as ProjectSettings;

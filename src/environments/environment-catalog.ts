@@ -4,10 +4,11 @@
 // read, never written: generated state (the secrets provider's salt) lives in the database,
 // and so do the configuration versions that start from them (releases/config-versions.ts).
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { NotFoundError } from '../errors.js';
+import { statStamped } from '../file-stamp.js';
 import { ENVIRONMENT_NAME } from './environment-name.js';
 
 /** Shown in this order; others follow alphabetically. */
@@ -53,8 +54,7 @@ export class EnvironmentCatalog {
     const file = join(this.configDir, `Pulumi.${this.require(name)}.yaml`);
     // Asked before every operation is queued: the file is read and hashed again only when its
     // inode, size or modification time (to the nanosecond) moved, which every write does.
-    const stat = statSync(file, { bigint: true });
-    const key = `${stat.ino}:${stat.size}:${stat.mtimeNs}`;
+    const key = statStamped(file).stamp;
     const cached = this.read.get(name);
     if (cached?.key === key) return cached.file;
     const text = readFileSync(file, 'utf8');

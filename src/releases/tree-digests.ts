@@ -10,16 +10,15 @@
 // deliberate edit is seen; a deliberate forgery that restores mtime and size is not, until this
 // process restarts (the cache lives in memory only) and hashes everything again.
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync, statSync, type Stats } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { statStamped } from '../file-stamp.js';
 
 interface Entry {
   /** The relative path the digest covers, as hashed. */
   path: string;
   key: string;
 }
-
-const statKey = (stats: Stats) => `${stats.ino}:${stats.size}:${stats.mtimeMs}`;
 
 export class TreeDigests {
   /** Per root and file list: the files' stat keys when last hashed, and the digest they gave. */
@@ -51,13 +50,12 @@ export class TreeDigests {
 
   /** sha256 of one file ('' when it does not exist), re-read only when its stat changed. */
   fileSha256(path: string): string {
-    let stats: Stats;
+    let key: string;
     try {
-      stats = statSync(path);
+      key = statStamped(path).stamp;
     } catch {
       return '';
     }
-    const key = statKey(stats);
     const cached = this.files.get(path);
     if (cached?.key === key) return cached.sha256;
     const sha256 = createHash('sha256').update(readFileSync(path)).digest('hex');
@@ -71,12 +69,12 @@ export class TreeDigests {
 function listFiles(root: string, paths: readonly string[]): Entry[] {
   const entries: Entry[] = [];
   const add = (path: string) => {
-    const stats = statSync(path);
+    const { stats, stamp } = statStamped(path);
     if (stats.isDirectory()) {
       for (const name of readdirSync(path).sort()) if (name !== 'node_modules') add(join(path, name));
       return;
     }
-    entries.push({ path: relative(root, path), key: statKey(stats) });
+    entries.push({ path: relative(root, path), key: stamp });
   };
   for (const path of [...paths].sort()) add(join(root, path));
   return entries;
