@@ -77,11 +77,9 @@ export class Workspaces {
       if (PROJECT_FILES.has(file)) cpSync(join(programDir, file), join(dir, file));
       else symlinkSync(join(programDir, file), join(dir, file));
     }
-    if (modules) {
-      symlinkSync(modules, join(dir, 'node_modules'));
-      // From its real path the program looks for its packages beside the kept program.
-      linkModules(programDir, modules);
-    }
+    // From its real path the program looks for its packages beside the kept program, where
+    // ProgramSnapshots links them (linkModules) when it hands out a snapshot to run.
+    if (modules) symlinkSync(modules, join(dir, 'node_modules'));
     const file = stackFile(dir, programDir, environment);
     mkdirSync(join(file, '..'), { recursive: true });
     writeFileSync(file, stringify({ encryptionsalt: encryptionSalt, config }));
@@ -133,7 +131,7 @@ export function writeSalt(dir: string, programDir: string, environment: string, 
  * Points `<programDir>/node_modules` at `modules`, unless it already does. Replaced by a rename,
  * so a run starting beside this one sees the old link or the new, never none.
  */
-function linkModules(programDir: string, modules: string): void {
+export function linkModules(programDir: string, modules: string): void {
   if (installedModules(programDir) === modules) return; // found there already, or above it
   const link = join(programDir, 'node_modules');
   const next = `${link}.${process.pid}.${Date.now()}`;

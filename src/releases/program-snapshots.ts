@@ -5,7 +5,7 @@
 // was locked with: the installed ones must match its package-lock.json.
 import { cpSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { installedModules, programFiles } from '../engine/workspace.js';
+import { installedModules, linkModules, programFiles } from '../engine/workspace.js';
 import { ConflictError } from '../errors.js';
 import { BUNDLE_DIR, buildBundle, bundleMatches, type BundleProblem } from './program-bundles.js';
 import { TreeDigests } from './tree-digests.js';
@@ -29,6 +29,8 @@ export class ProgramSnapshots {
   /** Snapshots whose bundle is in place, and those whose program does not compile, in this process. */
   private readonly bundled = new Set<string>();
   private readonly problems = new Map<string, BundleProblem>();
+  /** Snapshots given a node_modules link to the installed packages, and which, in this process. */
+  private readonly linked = new Map<string, string>();
 
   constructor(private readonly projectDir: string, private readonly root: string, private readonly options: ProgramSnapshotOptions = { bundles: true }) {
     mkdirSync(root, { recursive: true, mode: 0o700 });
@@ -91,6 +93,7 @@ export class ProgramSnapshots {
         + '(its package-lock.json differs): it is not run against them. Deploy a release made with the current dependencies, or reinstall the old ones');
     }
     const modulesDir = installedModules(this.projectDir);
+    if (modulesDir) this.linkModules(dir, modulesDir);
     if (!this.options.bundles) return { programDir: dir, modulesDir };
     const problem = this.compile(digest);
     // esbuild could not run, or the bundle could not be written: the sources run as before.
@@ -103,6 +106,16 @@ export class ProgramSnapshots {
       throw new RunRefusal('plan_stale', `the compiled bundle of program ${digest.slice(0, 12)} no longer matches the program it was built from`);
     }
     return { programDir: join(dir, BUNDLE_DIR), modulesDir };
+  }
+
+  /**
+   * A run loads the program from its real path in the snapshot (sources or bundle), so its
+   * packages must be found from there: a node_modules link beside the snapshot, made once.
+   */
+  private linkModules(dir: string, modulesDir: string): void {
+    if (this.linked.get(dir) === modulesDir) return;
+    linkModules(dir, modulesDir);
+    this.linked.set(dir, modulesDir);
   }
 
   /**

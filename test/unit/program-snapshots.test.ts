@@ -4,7 +4,7 @@
 // digest alone, and an altered bundle or a program that does not compile is refused.
 import { createHash } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -130,13 +130,15 @@ describe('program snapshots with bundles', () => {
   });
 
   it('runs the bundle from an operation\'s workspace with plain node, its errors naming the .ts file and line', () => {
-    const snapshots = new ProgramSnapshots(project, join(root, 'programs'));
-    const { programDir } = snapshots.runnable(snapshots.current());
-    // No @pulumi here: a stand-in module, resolved from the workspace's node_modules as the real one is.
-    const modules = join(root, 'modules');
+    // No @pulumi here: a stand-in module, installed beside the project as the real one is, and
+    // found from the snapshot's real path through the link runnable() puts beside it.
+    const modules = join(project, 'node_modules');
     mkdirSync(join(modules, '@pulumi', 'pulumi'), { recursive: true });
     writeFileSync(join(modules, '@pulumi', 'pulumi', 'index.js'), 'exports.getStack = undefined;\n');
-    const workspace = new Workspaces(join(root, 'workspaces')).create('op-1', 'dev', programDir, {}, 'salt', modules);
+    const snapshots = new ProgramSnapshots(project, join(root, 'programs'));
+    const { programDir, modulesDir } = snapshots.runnable(snapshots.current());
+    expect(modulesDir).toBe(realpathSync(modules));
+    const workspace = new Workspaces(join(root, 'workspaces')).create('op-1', 'dev', programDir, {}, 'salt', modulesDir);
     expect(readdirSync(workspace.dir).sort()).toEqual(['Pulumi.yaml', 'bundle', 'node_modules', 'stacks']);
     // Stack traces are mapped as in a real run: by source-map-support, which Pulumi's run script installs first.
     const node = (env: Record<string, string> = {}) => spawnSync(process.execPath, ['--require', createRequire(import.meta.url).resolve('source-map-support/register'), 'bundle/index.js'],
