@@ -3,7 +3,7 @@
 // started with an environment built for that spawn; the Automation API's PulumiCommand checks
 // the CLI's version, and its event types describe the stream.
 import { randomUUID } from 'node:crypto';
-import { constants, realpathSync, writeFileSync } from 'node:fs';
+import { constants, writeFileSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -106,9 +106,7 @@ export class PulumiEngine implements Engine {
       const run = await runStackCommand(this.binary, {
         args, cwd: workspace.dir, env: { ...this.spawnEnv(request.operationId), ...experimental, ...confirmations }, signal: request.signal, onStdout: request.onOutput, onSpawn: request.onSpawn,
       }, (event) => request.onEvent(toEngineEvent(event)));
-      // The program runs from its kept snapshot (linked into the workspace): both are <program> to the user.
-      const hidePaths = [workspace.dir, realpathSync(request.source.programDir)];
-      if (run.exit.code !== 0) throw toEngineFailure(run, { aborted: request.signal.aborted, hidePaths });
+      if (run.exit.code !== 0) throw toEngineFailure(run, { aborted: request.signal.aborted, hidePaths: workspace.exposedPaths });
       return { summary: run.summary, outputs: run.outputs && (redactState(run.outputs) as Record<string, unknown>) };
     } finally {
       workspace.remove();
@@ -135,9 +133,9 @@ export class PulumiEngine implements Engine {
       // An empty state backend (a disaster recovery) has no stack yet: it is made with the stack's own salt.
       if (salt) writeSalt(scratch.dir, this.options.projectDir, environment, salt);
       const init = await cli(['stack', 'init', environment]);
-      if (init.code !== 0 && !/already exists/.test(init.stderr)) throw toEngineFailure({ exit: init, failedResources: [], errors: [] }, { aborted: false, hidePaths: [scratch.dir] });
+      if (init.code !== 0 && !/already exists/.test(init.stderr)) throw toEngineFailure({ exit: init, failedResources: [], errors: [] }, { aborted: false, hidePaths: scratch.exposedPaths });
       const imported = await cli(['stack', 'import', '--file', file, '--stack', environment]);
-      if (imported.code !== 0) throw toEngineFailure({ exit: imported, failedResources: [], errors: [] }, { aborted: false, hidePaths: [scratch.dir] });
+      if (imported.code !== 0) throw toEngineFailure({ exit: imported, failedResources: [], errors: [] }, { aborted: false, hidePaths: scratch.exposedPaths });
     } finally {
       scratch.remove();
     }
@@ -155,7 +153,7 @@ export class PulumiEngine implements Engine {
         const exit = await runCli(this.binary, {
           args: ['config', 'set', '--secret', '--stack', environment, key, '--non-interactive'], cwd: scratch.dir, env: this.spawnEnv(), input: value,
         });
-        if (exit.code !== 0) throw toEngineFailure({ exit, failedResources: [], errors: [] }, { aborted: false, hidePaths: [scratch.dir] });
+        if (exit.code !== 0) throw toEngineFailure({ exit, failedResources: [], errors: [] }, { aborted: false, hidePaths: scratch.exposedPaths });
         const secure = writtenConfig(scratch.dir, this.options.projectDir, environment)?.[key];
         if (!secure || typeof secure !== 'object' || typeof (secure as { secure?: unknown }).secure !== 'string') {
           throw new EngineFailure('engine_failed', `the secrets provider of stack ${environment} returned no ciphertext`);
@@ -176,7 +174,7 @@ export class PulumiEngine implements Engine {
     const workspace = this.workspaces.create(`repair-${randomUUID()}`, environment, source.programDir, source.config, salt, source.modulesDir);
     try {
       const exit = await runCli(this.binary, { args, cwd: workspace.dir, env: this.spawnEnv() });
-      if (exit.code !== 0) throw toEngineFailure({ exit, failedResources: [], errors: [] }, { aborted: false, hidePaths: [workspace.dir] });
+      if (exit.code !== 0) throw toEngineFailure({ exit, failedResources: [], errors: [] }, { aborted: false, hidePaths: workspace.exposedPaths });
       return exit.stdout;
     } finally {
       workspace.remove();
@@ -220,7 +218,7 @@ export class PulumiEngine implements Engine {
     const scratch = this.workspaces.bare(`cmd-${process.pid}-${Math.random().toString(36).slice(2, 10)}`, this.options.projectDir);
     try {
       const exit = await runCli(this.binary, { args: [...args, '--non-interactive'], cwd: scratch.dir, env: this.spawnEnv() });
-      if (exit.code !== 0) throw toEngineFailure({ exit, failedResources: [], errors: [] }, { aborted: false, hidePaths: [scratch.dir] });
+      if (exit.code !== 0) throw toEngineFailure({ exit, failedResources: [], errors: [] }, { aborted: false, hidePaths: scratch.exposedPaths });
       return exit.stdout;
     } finally {
       scratch.remove();

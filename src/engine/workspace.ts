@@ -55,6 +55,12 @@ export function installedModules(programDir: string): string | undefined {
 
 export interface Workspace {
   dir: string;
+  /**
+   * The paths a run in this workspace may print (in stack traces, diagnostics): the workspace
+   * itself and the real folder of the program linked into it. Engine errors show them as
+   * <program>, so no error names the data dir.
+   */
+  exposedPaths: string[];
   remove(): void;
 }
 
@@ -83,7 +89,7 @@ export class Workspaces {
     const file = stackFile(dir, programDir, environment);
     mkdirSync(join(file, '..'), { recursive: true });
     writeFileSync(file, stringify({ encryptionsalt: encryptionSalt, config }));
-    return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+    return { dir, exposedPaths: [dir, realpathSync(programDir)], remove: () => rmSync(dir, { recursive: true, force: true }) };
   }
 
   /** A workspace holding only the project file, for stack commands that run no program. */
@@ -93,7 +99,7 @@ export class Workspaces {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     cpSync(join(programDir, 'Pulumi.yaml'), join(dir, 'Pulumi.yaml'));
     mkdirSync(join(dir, readProjectSettings(programDir).stackConfigDir ?? '.'), { recursive: true });
-    return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+    return { dir, exposedPaths: [dir], remove: () => rmSync(dir, { recursive: true, force: true }) };
   }
 
   /** Removes a workspace left by a run whose process died. */

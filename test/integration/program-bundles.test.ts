@@ -79,6 +79,9 @@ describe.each(DATABASES)('program bundles on %s', (database) => {
     expect(failed.errorCode).toBe('program_failed');
     expect(failed.error).toContain('stop here');
     expect(failed.error).toMatch(/programs\/fail\.ts:3:\d+/);
+    // Run from its snapshot in the data dir, the program is <program> to the user.
+    expect(failed.error).toContain('<program>/');
+    expect(failed.error).not.toContain(service.config.dataDir);
   });
 
   it('refuses an update of a program that does not compile, naming file and line, and still refreshes', async () => {
