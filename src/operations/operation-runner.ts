@@ -124,8 +124,6 @@ export class OperationRunner {
           this.operations.recordCliPid(operation.id, owner, pid).catch((error: unknown) => log.warn({ err: error }, 'could not record the CLI pid'));
         },
         onEvent: (event) => {
-          timeline.mark('firstEvent');
-          timeline.mark('lastEvent');
           const change = kind.detectsDrift ? driftedChange(event) : plannedChange(event);
           if (change) changes.push(change);
           recorder.event(event);

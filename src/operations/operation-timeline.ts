@@ -1,7 +1,9 @@
 // Where one operation's time went inside this service: wall-clock marks (epoch milliseconds,
 // to a tenth) at each hand-over between the runner and the engine, logged with the
 // operation's end. Set beside the CLI's own trace (STACKPILOT_ENGINE_TRACES_DIR), they say
-// which part of an update is ours and which is the engine's: the benchmark's breakdown.
+// which part of an update is ours and which is the engine's: the benchmark's breakdown. No
+// mark is taken per engine event: how long an event takes to reach a client is row 3 of the
+// benchmark (POST to first event, beside the CLI's own first event).
 import { performance } from 'node:perf_hooks';
 
 export const TIMELINE_MARKS = [
@@ -9,10 +11,6 @@ export const TIMELINE_MARKS = [
   'runnerStarted',
   /** The CLI process was spawned: the workspace is written and the source checked. */
   'cliSpawned',
-  /** The first engine event reached the runner. */
-  'firstEvent',
-  /** The last engine event reached the runner. */
-  'lastEvent',
   /** The CLI exited and its event stream drained. */
   'engineEnded',
   /** The state backup after a change is stored (absent for a run that backs nothing up). */
@@ -25,9 +23,9 @@ export type TimelineMark = (typeof TIMELINE_MARKS)[number];
 export class OperationTimeline {
   private readonly marks: Partial<Record<TimelineMark, number>> = {};
 
-  /** Marks the first time only, except `lastEvent`, which moves with every event. */
+  /** Marks the first time only. */
   mark(name: TimelineMark): void {
-    if (name !== 'lastEvent' && this.marks[name] !== undefined) return;
+    if (this.marks[name] !== undefined) return;
     this.marks[name] = Math.round((performance.timeOrigin + performance.now()) * 10) / 10;
   }
 
