@@ -2,7 +2,7 @@
 // and testing go up with every Deployment Ready (Kubernetes says so), a refresh finds no drift,
 // an update scoped to workloads leaves the infrastructure untouched, destroy leaves nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kubectlJson } from '../support/kubectl.js';
+import { kubectlJson, rolloutStatus } from '../support/kubectl.js';
 import { requireKubeconfig } from '../support/programs.js';
 import { startTestService, type TestService } from '../support/service.js';
 import { setConfig, stackConfig } from '../support/stack-config.js';
@@ -76,15 +76,25 @@ describe('the TORONTO AI TEAM AGENT program on the local cluster', () => {
       .filter((m: { op: string }) => m.op !== 'same');
     expect(changed.map((m: { urn: string }) => m.urn)).toEqual(expect.arrayContaining([expect.stringMatching(/Infrastructure\$kubernetes:core\/v1:Secret::postgres-credentials$/)]));
     for (const step of changed) expect(step.urn).toMatch(/stackpilot:scope:Infrastructure/);
+    // The new credentials change the database's pod template. The update can end before the
+    // StatefulSet controller has even seen the new spec (see rolloutStatus), so the replaced pod
+    // is awaited here, where it was started, before the next test looks at it.
+    await rolloutStatus(kubeconfig, 'toronto-ai-development-data', 'statefulset/postgres');
   });
 
   it('destroys only the workloads when the scope says so, and leaves the infrastructure', async () => {
+    const databasePod = () => kubectlJson(kubeconfig, '-n', 'toronto-ai-development-data', 'get', 'pod', 'postgres-0');
+    const before = await databasePod();
     const destroyed = await run('development', 'destroy', 'workloads');
     expect(destroyed.summary.delete).toBeGreaterThan(0);
     expect(destroyed.resourceCount).toBeGreaterThan(0);
     expect(await kubectlJson(kubeconfig, 'get', 'namespace', 'toronto-ai-development')).toBeUndefined();
     const db = await kubectlJson(kubeconfig, '-n', 'toronto-ai-development-data', 'get', 'statefulset', 'postgres');
     expect(db?.status?.readyReplicas).toBe(1);
+    // The same database pod, never restarted: the destroy did not touch it.
+    const after = await databasePod();
+    expect(after?.metadata?.uid).toBe(before?.metadata?.uid);
+    expect(after?.status?.containerStatuses?.[0]?.restartCount).toBe(before?.status?.containerStatuses?.[0]?.restartCount);
   });
 
   it('destroys everything it made', async () => {
