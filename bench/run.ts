@@ -1,5 +1,6 @@
 // `npm run bench`: every figure measured side by side in one run, printed as one table.
-//   1. an update through the API (POST until the final event) ÷ the same `pulumi up` run directly;
+//   1. an update through the API (POST until the final event) ÷ the same `pulumi up` run directly,
+//      and `pulumi up --event-log` ÷ `pulumi up`: what the event stream costs the engine;
 //   2. four stacks updated in parallel ÷ one alone, with a program whose resources wait on I/O;
 //   3. POST to first streamed event, p50/p99 over 20 runs, next to the CLI's own time to its first event;
 //   4. p99 of listing 50 operations with 100,000 in history, SQLite and PostgreSQL, 50 concurrent
@@ -46,6 +47,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const rows: string[][] = [];
 const report = (measure: string, ours: string, reference: string, ratio: string, target: string) => rows.push([measure, ours, reference, ratio, target]);
 const ms = (v: number) => `${Math.round(v)} ms`;
+/** A difference, with its sign: +12 ms, -3 ms. */
+const signedMs = (v: number) => `${v >= 0 ? '+' : ''}${ms(v)}`;
 type ConfigOverrides = Partial<NonNullable<Parameters<typeof loadConfig>[1]>>;
 // Every request carries a real credential: authentication is part of what is measured.
 const KEY = newKeyToken();
@@ -106,19 +109,27 @@ async function apiVersusCli() {
   const pulumi = join(toolchainPaths().bin, 'pulumi');
   // As the Automation API runs it: PULUMI_DEBUG_COMMANDS makes the CLI accept --event-log.
   const cli = { cwd: program.dir, env: { ...env, PULUMI_DEBUG_COMMANDS: 'true' } };
-  /** Row 1: no-change updates through the service at `serviceUrl`, each round beside the same `pulumi up`. */
-  const updateRounds = async (label: string, serviceUrl: string, target: string) => {
+  const up = ['up', '--yes', '--skip-preview', '--stack', 'development', '--non-interactive'];
+  /**
+   * Row 1: no-change updates through the service at `serviceUrl`, each round beside the same
+   * `pulumi up`; with `eventLog`, also beside `pulumi up --event-log`, the stream of engine
+   * events the service reads: what that stream costs the engine itself.
+   */
+  const updateRounds = async (label: string, serviceUrl: string, target: string, eventLog = false) => {
     const api: number[] = [];
     const direct: number[] = [];
+    const logged: number[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       api.push((await postAndStream(serviceUrl, 'development', 'update')).total);
-      direct.push(await time(() => run(pulumi, ['up', '--yes', '--skip-preview', '--stack', 'development', '--non-interactive'], cli)));
+      direct.push(await time(() => run(pulumi, up, cli)));
+      if (eventLog) logged.push(await time(() => run(pulumi, [...up, '--event-log', eventLogPath(program.dir, 'rounds')], cli)));
     }
     report(`${label} (median of ${ROUNDS})`, ms(median(api)), ms(median(direct)), (median(api) / median(direct)).toFixed(2), target);
+    if (eventLog) report('1. `pulumi up --event-log` ÷ `pulumi up`: the event stream', ms(median(logged)), ms(median(direct)), (median(logged) / median(direct)).toFixed(2), '');
   };
   try {
     await postAndStream(url, 'development', 'update'); // create the resources once; every round is a no-change update
-    await updateRounds('1. update via API ÷ `pulumi up`', url, '≤ 1.02');
+    await updateRounds('1. update via API ÷ `pulumi up`', url, '≤ 1.02', true);
 
     const firstApi: number[] = [];
     const firstCli: number[] = [];
@@ -128,8 +139,8 @@ async function apiVersusCli() {
       firstCli.push(first);
       await done;
     }
-    report('3. POST → first event, p50', ms(percentile(firstApi, 50)), ms(percentile(firstCli, 50)), `+${ms(percentile(firstApi, 50) - percentile(firstCli, 50))}`, '');
-    report('3. POST → first event, p99', ms(percentile(firstApi, 99)), ms(percentile(firstCli, 99)), `+${ms(percentile(firstApi, 99) - percentile(firstCli, 99))}`, '≤ +300 ms');
+    report('3. POST → first event, p50', ms(percentile(firstApi, 50)), ms(percentile(firstCli, 50)), signedMs(percentile(firstApi, 50) - percentile(firstCli, 50)), '');
+    report('3. POST → first event, p99', ms(percentile(firstApi, 99)), ms(percentile(firstCli, 99)), signedMs(percentile(firstApi, 99) - percentile(firstCli, 99)), '≤ +300 ms');
   } finally {
     await service.stop(1000);
   }
@@ -213,7 +224,7 @@ async function releases() {
       changed.push((await postAndStream(url, 'development', 'update', { config: { set: { benchRound: i } } })).total);
     }
     const delta = median(changed) - median(plain);
-    report('5. update with a config change − without (median)', ms(median(changed)), ms(median(plain)), `${delta >= 0 ? '+' : ''}${ms(delta)}`, '≤ +150 ms');
+    report('5. update with a config change − without (median)', ms(median(changed)), ms(median(plain)), signedMs(delta), '≤ +150 ms');
     // Every update above already paid for one backup; here the same backup alone, same stack.
     const backups: number[] = [];
     for (let i = 0; i < ROUNDS; i++) backups.push(await time(() => service.recovery.backups.take('development', null, 'after_operation')));
