@@ -304,7 +304,6 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   };
 }
 
-/** A file:// backend's folder must exist before the CLI logs into it. */
 /**
  * Keeps (and, with bundles on, compiles) the project's program at start-up, so the first
  * operation does not wait for it; a program that does not compile is reported here and
@@ -319,6 +318,7 @@ function warmProgram(programs: ProgramSnapshots, logger: Logger): void {
   }
 }
 
+/** A file:// backend's folder must exist before the CLI logs into it. */
 async function prepareBackend(url: string): Promise<void> {
   if (!url.startsWith('file://')) return;
   await mkdir(new URL(url).pathname, { recursive: true, mode: 0o700 });
