@@ -7,7 +7,7 @@ import type { Kysely } from 'kysely';
 import { ConflictError, InvalidInputError, NotFoundError, UnauthorizedError } from '../errors.js';
 import { toKey, type ApiKey, type ApiKeyRepository, type ApiKeyRow } from '../store/api-key-repository.js';
 import type { Database } from '../store/schema.js';
-import { UNCACHED, type CredentialView } from './credential-cache.js';
+import { remember, UNCACHED, type CredentialView } from './credential-cache.js';
 import type { Grant } from './roles.js';
 
 export type { ApiKey };
@@ -102,14 +102,11 @@ export class ApiKeys {
     const match = KEY_PATTERN.exec(token);
     if (!match) throw new UnauthorizedError('credential_malformed', 'the credential is not a Stackpilot API key, session token or JWT');
     const hash = hashKey(token);
-    const cacheKey = `key:${hash}`;
-    let entry = view.get<CachedKey>(cacheKey);
-    if (!entry) {
+    const entry = await remember(view, `key:${hash}`, async () => {
       const row = await this.keys.byPrefix(match[1]!);
       if (!row || !safeEqual(row.hash, hash)) throw new UnauthorizedError('credential_invalid', 'unknown API key');
-      entry = cached(row);
-      view.set(cacheKey, entry);
-    }
+      return cached(row);
+    });
     const { row } = entry;
     refuseInvalid(row, now);
     // Last use is kept to the minute: one write a minute per key, not one per request.
@@ -122,14 +119,11 @@ export class ApiKeys {
 
   /** The key behind a session, refused for any reason the key itself would be: revoked, rotated out, expired. */
   async forSession(id: string, now = Date.now(), view: CredentialView = UNCACHED): Promise<AuthenticatedKey> {
-    const cacheKey = `key-id:${id}`;
-    let entry = view.get<CachedKey>(cacheKey);
-    if (!entry) {
+    const entry = await remember(view, `key-id:${id}`, async () => {
       const row = await this.keys.row(id);
       if (!row) throw new UnauthorizedError('credential_revoked', 'the API key behind this session no longer exists');
-      entry = cached(row);
-      view.set(cacheKey, entry);
-    }
+      return cached(row);
+    });
     refuseInvalid(entry.row, now, 'the API key behind this session');
     return entry.key;
   }

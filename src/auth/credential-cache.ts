@@ -11,6 +11,15 @@ export interface CredentialView {
   set(key: string, value: unknown): void;
 }
 
+/** The value kept under `key`, or what `load` reads (kept for the next request when it returns). */
+export async function remember<T>(view: CredentialView, key: string, load: () => Promise<T>): Promise<T> {
+  const known = view.get<T>(key);
+  if (known !== undefined) return known;
+  const loaded = await load();
+  view.set(key, loaded);
+  return loaded;
+}
+
 /** No cache: every lookup goes to the database. */
 export const UNCACHED: CredentialView = { get: () => undefined, set: () => undefined };
 

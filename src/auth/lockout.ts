@@ -3,7 +3,7 @@
 // replica sees them; past the limit the subject is refused (429 with Retry-After) until the
 // window has moved on.
 import { TooManyRequestsError } from '../errors.js';
-import { UNCACHED, type CredentialView } from './credential-cache.js';
+import { remember, UNCACHED, type CredentialView } from './credential-cache.js';
 import type { AuthFailureRepository } from '../store/auth-failure-repository.js';
 
 export interface LockoutPolicy {
@@ -44,12 +44,8 @@ export class Lockout {
 
   /** Seconds until the subject may try again, or 0 when it is not locked out. */
   async retryAfter(subject: string, now = Date.now(), view: CredentialView = UNCACHED): Promise<number> {
-    const key = `lockout:${subject}`;
-    let at = view.get<number>(key);
-    if (at === undefined) {
-      at = unlockAt(await this.failures.recent(subject, now - this.policy.windowSeconds * 1000, this.policy.maxFailures), this.policy);
-      view.set(key, at);
-    }
+    const at = await remember(view, `lockout:${subject}`, async () =>
+      unlockAt(await this.failures.recent(subject, now - this.policy.windowSeconds * 1000, this.policy.maxFailures), this.policy));
     return waitUntil(at, now);
   }
 
