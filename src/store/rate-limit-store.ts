@@ -26,23 +26,26 @@ export function databaseRateLimitStore(db: Kysely<Database>) {
   let pending = new Map<string, Pending>();
   let writing = false;
 
-  const write = async (batch: Pending[]) => {
+  /** Counts a batch in one statement: each waiting request with its answer, nobody told yet. */
+  const count = async (batch: Pending[]): Promise<Array<() => void>> => {
     const rows = await db.insertInto('rate_limits')
       .values(batch.map((p) => ({ key: p.key, window_start: p.windowStart, hits: p.waiting.length })))
       .onConflict((oc) => oc.columns(['key', 'window_start']).doUpdateSet((eb) => ({ hits: eb('rate_limits.hits', '+', eb.ref('excluded.hits')) })))
       .returning(['key', 'window_start', 'hits']).execute();
     const now = Date.now();
     const totals = new Map(rows.map((row) => [`${row.key}\n${Number(row.window_start)}`, Number(row.hits)]));
-    for (const p of batch) {
-      const total = totals.get(`${p.key}\n${p.windowStart}`) ?? p.waiting.length;
-      const first = total - p.waiting.length;
-      p.waiting.forEach((callback, i) => callback(null, { current: first + i + 1, ttl: p.windowStart + p.timeWindow - now }));
-    }
-    if (now - prunedAt > PRUNE_EVERY_MS) {
-      prunedAt = now;
-      const oldest = Math.min(...batch.map((p) => p.windowStart - p.timeWindow));
-      await db.deleteFrom('rate_limits').where('window_start', '<', oldest).execute().catch(() => undefined); // tried again next minute
-    }
+    return batch.flatMap((p) => {
+      const first = (totals.get(`${p.key}\n${p.windowStart}`) ?? p.waiting.length) - p.waiting.length;
+      return p.waiting.map((callback, i) => () => callback(null, { current: first + i + 1, ttl: p.windowStart + p.timeWindow - now }));
+    });
+  };
+
+  const prune = async (batch: Pending[]) => {
+    const now = Date.now();
+    if (now - prunedAt <= PRUNE_EVERY_MS) return;
+    prunedAt = now;
+    const oldest = Math.min(...batch.map((p) => p.windowStart - p.timeWindow));
+    await db.deleteFrom('rate_limits').where('window_start', '<', oldest).execute().catch(() => undefined); // tried again next minute
   };
 
   const drain = async () => {
@@ -50,9 +53,17 @@ export function databaseRateLimitStore(db: Kysely<Database>) {
     while (pending.size) {
       const batch = [...pending.values()];
       pending = new Map();
-      await write(batch).catch((error: Error) => {
-        for (const p of batch) for (const callback of p.waiting) callback(error);
-      });
+      const answers = await count(batch).catch((error: Error) => batch.flatMap((p) => p.waiting.map((callback) => () => callback(error))));
+      // Each request is answered once, whatever another's callback does: one that throws is
+      // the caller's fault, reported as Node reports a throwing callback, after the others ran.
+      for (const answer of answers) {
+        try {
+          answer();
+        } catch (error) {
+          process.nextTick(() => { throw error; });
+        }
+      }
+      await prune(batch);
     }
     writing = false;
   };
