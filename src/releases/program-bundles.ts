@@ -22,7 +22,7 @@
 // snapshot's sources and the database beside them.
 import { buildSync, version as esbuildVersion, type BuildFailure, type Message } from 'esbuild';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { programFiles, readProjectSettings } from '../engine/workspace.js';
 import type { TreeDigests } from './tree-digests.js';
@@ -134,20 +134,29 @@ export function bundleMatches(snapshotDir: string, programDigest: string, digest
 function programEntry(projectDir: string): { file: string; format: 'cjs' | 'esm' } {
   const main = readProjectSettings(projectDir).main ?? '.';
   const target = resolve(projectDir, main);
+  if (!existsSync(target)) throw new ProgramLayoutError(`Pulumi.yaml's main names ${main}, which the program does not have`);
   const folder = statSync(target).isDirectory() ? target : dirname(target);
   const manifest = readPackage(folder) ?? readPackage(projectDir) ?? {};
   const format = manifest.type === 'module' ? 'esm' : 'cjs';
   if (!statSync(target).isDirectory()) return { file: target, format };
   const candidates = [manifest.main, 'index.ts', 'index.js', 'index.mts', 'index.mjs'].filter((name): name is string => typeof name === 'string');
   const file = candidates.map((name) => resolve(folder, name)).find((path) => existsSync(path) && statSync(path).isFile());
-  if (!file) throw new Error(`${relative(projectDir, folder) || '.'} has no entry point (no package.json main, index.ts or index.js)`);
+  if (!file) throw new ProgramLayoutError(`${relative(projectDir, folder) || '.'} has no entry point (no package.json main, index.ts or index.js)`);
   return { file, format };
 }
 
 function readPackage(folder: string): { main?: unknown; type?: unknown } | undefined {
   const file = join(folder, 'package.json');
-  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { main?: unknown; type?: unknown }) : undefined;
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as { main?: unknown; type?: unknown };
+  } catch (error) {
+    throw new ProgramLayoutError(`${basename(folder)}/package.json is not valid JSON (${(error as Error).message})`);
+  }
 }
+
+/** The program names no file to start from: it fails the same way on every try, as a build error does. */
+class ProgramLayoutError extends Error {}
 
 /** The snapshot's Pulumi.yaml, running the bundle: main bundle/, no TypeScript, no tsx. */
 function bundledProject(snapshotDir: string): Record<string, unknown> {
@@ -182,6 +191,9 @@ export function withoutTsx(nodeargs: string): string[] {
 }
 
 function problemOf(error: unknown): BundleProblem {
+  if (error instanceof ProgramLayoutError) {
+    return { message: `the program cannot be compiled: ${error.message}`, errors: [{ file: null, line: null, column: null, text: error.message }], inProgram: true };
+  }
   const messages = (error as Partial<BuildFailure>).errors;
   if (!Array.isArray(messages) || messages.length === 0) {
     const text = error instanceof Error ? error.message : String(error);

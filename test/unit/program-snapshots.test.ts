@@ -177,6 +177,31 @@ describe('program snapshots with bundles', () => {
     expect(snapshots.runnable(digest, { runsProgram: false }).programDir).toBe(join(root, 'programs', digest));
   });
 
+  it('refuses a program with no entry point as one that does not compile, without trying esbuild again', () => {
+    rmSync(join(project, 'programs', 'index.ts'));
+    writeProject({ 'programs/package.json': '{"type": "commonjs"}\n' });
+    const snapshots = new ProgramSnapshots(project, join(root, 'programs'));
+    const digest = snapshots.current();
+    const problem = snapshots.buildProblem(digest);
+    expect(problem?.inProgram).toBe(true);
+    expect(problem?.message).toBe('the program cannot be compiled: programs has no entry point (no package.json main, index.ts or index.js)');
+    expect(refusal(() => snapshots.runnable(digest)).code).toBe('program_build_failed');
+    expect(snapshots.buildProblem(digest)).toBe(problem); // remembered: a second run does not compile again
+    expect(readdirSync(join(root, 'programs', digest))).not.toContain(BUNDLE_DIR);
+  });
+
+  it('names a main Pulumi.yaml points at that is missing, and a package.json that is not JSON', () => {
+    writeProject({ 'Pulumi.yaml': PROGRAM['Pulumi.yaml'].replace('main: programs/', 'main: programs/start.ts') });
+    let snapshots = new ProgramSnapshots(project, join(root, 'programs'));
+    expect(snapshots.buildProblem(snapshots.current())?.message).toBe("the program cannot be compiled: Pulumi.yaml's main names programs/start.ts, which the program does not have");
+    writeProject({ 'Pulumi.yaml': PROGRAM['Pulumi.yaml'], 'programs/package.json': '{"type": ' });
+    snapshots = new ProgramSnapshots(project, join(root, 'programs'));
+    const problem = snapshots.buildProblem(snapshots.current());
+    expect(problem?.inProgram).toBe(true);
+    expect(problem?.message).toMatch(/^the program cannot be compiled: programs\/package\.json is not valid JSON \(/);
+    expect(problem?.message).not.toContain(root);
+  });
+
   it('runs the sources as Pulumi.yaml says with bundles off', () => {
     const snapshots = new ProgramSnapshots(project, join(root, 'programs'), { bundles: false });
     const digest = snapshots.current();
