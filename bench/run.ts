@@ -44,6 +44,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+/** Row 1, the overhead target, is judged on the median of seven rounds at least. */
+const ROW1_ROUNDS = Math.max(ROUNDS, 7);
 const rows: string[][] = [];
 const report = (measure: string, ours: string, reference: string, ratio: string, target: string) => rows.push([measure, ours, reference, ratio, target]);
 const ms = (v: number) => `${Math.round(v)} ms`;
@@ -119,12 +121,12 @@ async function apiVersusCli() {
     const api: number[] = [];
     const direct: number[] = [];
     const logged: number[] = [];
-    for (let i = 0; i < ROUNDS; i++) {
+    for (let i = 0; i < ROW1_ROUNDS; i++) {
       api.push((await postAndStream(serviceUrl, 'development', 'update')).total);
       direct.push(await time(() => run(pulumi, up, cli)));
       if (eventLog) logged.push(await time(() => run(pulumi, [...up, '--event-log', eventLogPath(program.dir, 'rounds')], cli)));
     }
-    report(`${label} (median of ${ROUNDS})`, ms(median(api)), ms(median(direct)), (median(api) / median(direct)).toFixed(2), target);
+    report(`${label} (median of ${ROW1_ROUNDS})`, ms(median(api)), ms(median(direct)), (median(api) / median(direct)).toFixed(2), target);
     if (eventLog) report('1. `pulumi up --event-log` ÷ `pulumi up`: the event stream', ms(median(logged)), ms(median(direct)), (median(logged) / median(direct)).toFixed(2), '');
   };
   try {
