@@ -22,7 +22,7 @@
 // snapshot's sources and the database beside them.
 import { buildSync, version as esbuildVersion, type BuildFailure, type Message } from 'esbuild';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { programFiles, readProjectSettings } from '../engine/workspace.js';
 import type { TreeDigests } from './tree-digests.js';
@@ -136,7 +136,7 @@ function programEntry(projectDir: string): { file: string; format: 'cjs' | 'esm'
   const target = resolve(projectDir, main);
   if (!existsSync(target)) throw new ProgramLayoutError(`Pulumi.yaml's main names ${main}, which the program does not have`);
   const folder = statSync(target).isDirectory() ? target : dirname(target);
-  const manifest = readPackage(folder) ?? readPackage(projectDir) ?? {};
+  const manifest = readPackage(projectDir, folder) ?? readPackage(projectDir, projectDir) ?? {};
   const format = manifest.type === 'module' ? 'esm' : 'cjs';
   if (!statSync(target).isDirectory()) return { file: target, format };
   const candidates = [manifest.main, 'index.ts', 'index.js', 'index.mts', 'index.mjs'].filter((name): name is string => typeof name === 'string');
@@ -145,13 +145,13 @@ function programEntry(projectDir: string): { file: string; format: 'cjs' | 'esm'
   return { file, format };
 }
 
-function readPackage(folder: string): { main?: unknown; type?: unknown } | undefined {
+function readPackage(projectDir: string, folder: string): { main?: unknown; type?: unknown } | undefined {
   const file = join(folder, 'package.json');
   if (!existsSync(file)) return undefined;
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as { main?: unknown; type?: unknown };
   } catch (error) {
-    throw new ProgramLayoutError(`${basename(folder)}/package.json is not valid JSON (${(error as Error).message})`);
+    throw new ProgramLayoutError(`${relative(projectDir, file)} is not valid JSON (${(error as Error).message})`);
   }
 }
 

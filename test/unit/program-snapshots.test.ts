@@ -200,6 +200,11 @@ describe('program snapshots with bundles', () => {
     expect(problem?.inProgram).toBe(true);
     expect(problem?.message).toMatch(/^the program cannot be compiled: programs\/package\.json is not valid JSON \(/);
     expect(problem?.message).not.toContain(root);
+    // The project's own package.json, read when the program's folder has none, is named from the project too.
+    rmSync(join(project, 'programs', 'package.json'));
+    writeProject({ 'package.json': '{"type": ' });
+    snapshots = new ProgramSnapshots(project, join(root, 'programs'));
+    expect(snapshots.buildProblem(snapshots.current())?.message).toMatch(/^the program cannot be compiled: package\.json is not valid JSON \(/);
   });
 
   it('runs the sources as Pulumi.yaml says with bundles off', () => {
