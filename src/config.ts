@@ -61,6 +61,12 @@ const Settings = Type.Object({
    * instead of being compiled again by every run.
    */
   engineCompileCache: Type.Boolean(),
+  /**
+   * A resident language host per stack: a Node process, started by the service and kept between
+   * operations, that runs the stack's compiled program, so an operation does not start Node and
+   * load @pulumi/pulumi again (false: every run starts its own language host and Node).
+   */
+  engineResidentHosts: Type.Boolean(),
   /** Where each engine run writes its OpenTelemetry trace (`--otel-traces`), as <operation id>.json: for finding where an operation's time goes. */
   engineTracesDir: Type.Optional(Type.String({ minLength: 1 })),
   /** Run programs from a bundle esbuild compiled once per snapshot (false: through tsx at every run). */
@@ -156,6 +162,7 @@ const VARIABLES = {
   engineDebugEvents: ['STACKPILOT_ENGINE_DEBUG_EVENTS', 'false'],
   engineTracesDir: ['STACKPILOT_ENGINE_TRACES_DIR', undefined],
   engineCompileCache: ['STACKPILOT_ENGINE_COMPILE_CACHE', 'true'],
+  engineResidentHosts: ['STACKPILOT_ENGINE_RESIDENT_HOSTS', 'true'],
   programBundles: ['STACKPILOT_PROGRAM_BUNDLES', 'true'],
   bootstrapAdminKey: ['STACKPILOT_BOOTSTRAP_ADMIN_KEY', undefined],
   oidcIssuers: ['STACKPILOT_OIDC_ISSUERS', '[]'], // JSON: [{issuer, audience, jwksUri, rules: [{claims, grants}]}]
@@ -209,7 +216,7 @@ export class ConfigError extends Error {
 const INTEGER_KEYS = new Set(['port', 'oidcMaxTokenAgeSeconds', 'maxParallelOperations', 'leaseSeconds', 'pollMilliseconds', 'shutdownGraceSeconds',
   'sessionLifetimeSeconds', 'sessionIdleSeconds', 'requiredApprovals', 'approvalTtlSeconds', 'requestTimeoutSeconds', 'headersTimeoutSeconds', 'maxStreamsPerPrincipal', 'streamRecheckSeconds', 'rateLimitPerMinute', 'rateLimitPerSourcePerMinute', 'lockoutMaxFailures', 'lockoutWindowSeconds', 'metricsPort',
   'backupKeepLast', 'backupKeepDays', 'repairIdleSeconds']);
-const BOOLEAN_KEYS = new Set(['engineDebugEvents', 'engineCompileCache', 'programBundles']);
+const BOOLEAN_KEYS = new Set(['engineDebugEvents', 'engineCompileCache', 'engineResidentHosts', 'programBundles']);
 /** Comma-separated lists (an empty variable is an empty list); those of whole numbers become numbers. */
 const LIST_KEYS = new Set(['webhookAllow', 'webhookRetrySeconds',
   'pipeline', 'protectedEnvironments', 'secondFactorApprovalEnvironments', 'promotableKeys', 'emergencyRollbackEnvironments']);

@@ -51,6 +51,8 @@ export interface IntegrationDeps {
   environments: EnvironmentStatusView;
   dispatcher: OutboxDispatcher;
   owner: string;
+  /** Program runs of this process's engine, by language host (resident, cold). */
+  engineRuns?: () => Readonly<Record<string, number>>;
   /** Issue 10's release actions, for Slack's promote, rollback, approve and deploy with values. */
   releases?: ReleaseActions;
 }
@@ -58,7 +60,7 @@ export interface IntegrationDeps {
 export function createIntegrations(config: Config, deps: IntegrationDeps, logger: Logger): Integrations {
   const box = new SecretBox(config.secretsPassphrase);
   const allow = parseAllowlist(config.webhookAllow);
-  const metrics = new ServiceMetrics(new MetricsQueries(deps.db), deps.catalog.names);
+  const metrics = new ServiceMetrics(new MetricsQueries(deps.db), deps.catalog.names, deps.engineRuns);
   deps.audit.onRefusal((reason, count) => metrics.authRefusals.inc({ reason }, count));
 
   const webhookRows = new WebhookRepository(deps.db, deps.dialect);

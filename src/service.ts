@@ -130,6 +130,8 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     backendUrl: config.stateBackendUrl,
     salts: new StackRepository(db),
     tracesDir: config.engineTracesDir,
+    residentHosts: config.engineResidentHosts,
+    onProblem: (message) => logger.warn(message),
     env: pulumiEnv({
       backendUrl: backend.url,
       passphraseFile: config.secretsPassphraseFile,
@@ -249,7 +251,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   });
   const environments = new EnvironmentStatusView(catalog, operationRows, engine, governance, releases, driftChecks);
   const integrations = createIntegrations(config, {
-    db, dialect, governance, audit, catalog, operations, environments, dispatcher, owner,
+    db, dialect, governance, audit, catalog, operations, environments, dispatcher, owner, engineRuns: () => engine.runs,
     releases: {
       promote: (actor, env) => promotions.promote(actor, env, { message: 'promoted from Slack' }),
       rollback: (actor, env) => rollbacks.rollback(actor, env, { release: 'previous', message: 'rolled back from Slack' }),
@@ -283,6 +285,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   let stopping: Promise<void> | undefined;
   const stop = (graceMs = config.shutdownGraceSeconds * 1000) => (stopping ??= (async () => {
     await queue.drain(graceMs);
+    engine.close();
     await verifier.stop();
     clearInterval(anchoring);
     await audit.anchor().catch(() => undefined);

@@ -17,6 +17,7 @@ import { readCheckpoint } from './stack-checkpoint.js';
 import { readStackLocks } from './stack-locks.js';
 import { EngineFailure, type Engine, type EngineEvent, type EngineFlags, type EngineOutcome, type EngineRunRequest, type EngineWorkspaceSource, type PendingOperation, type RepairCommand, type StackLock } from './types.js';
 import { readProjectSettings, writeSalt, writtenConfig, Workspaces } from './workspace.js';
+import { ResidentHosts, residentProgram, type HostLease } from './resident-hosts.js';
 
 export interface PulumiEngineOptions {
   /** The project deployed: its Pulumi.yaml names it, and stack commands without a program run beside it. */
@@ -31,6 +32,10 @@ export interface PulumiEngineOptions {
   salts: SaltStore;
   /** Each run writes its OpenTelemetry trace here, as <operation id>.json. */
   tracesDir?: string;
+  /** Run programs in a resident language host per stack when they can (resident-hosts.ts). */
+  residentHosts?: boolean;
+  /** Told when a resident host cannot be had (the run then goes cold). */
+  onProblem?(message: string): void;
 }
 
 const SECRET = '[secret]';
@@ -57,11 +62,21 @@ function flagArgs(flags: EngineFlags): string[] {
 export class PulumiEngine implements Engine {
   private cli!: PulumiCommand;
   private readonly workspaces: Workspaces;
+  private readonly hosts: ResidentHosts | undefined;
   readonly project: string;
+  /** Program runs of this engine, by where the program ran (the metric stackpilot_engine_runs_total). */
+  readonly runs = { resident: 0, cold: 0 };
 
   constructor(private readonly options: PulumiEngineOptions) {
     this.workspaces = new Workspaces(options.workspaceRoot);
     this.project = readProjectSettings(options.projectDir).name;
+    // A host gets the environment every CLI gets, without an operation's tag: it outlives operations.
+    this.hosts = options.residentHosts ? new ResidentHosts(() => this.spawnEnv(), options.onProblem) : undefined;
+  }
+
+  /** Ends the resident language hosts (a run still in one is finished first). */
+  close(): void {
+    this.hosts?.stop();
   }
 
   get version(): string {
@@ -91,12 +106,18 @@ export class PulumiEngine implements Engine {
     const salt = request.source.encryptionSalt ?? (await this.options.salts.get(request.environment));
     if (!salt) throw new EngineFailure('engine_failed', `stack ${request.environment} has not been initialised`);
     const workspace = this.workspaces.create(request.operationId, request.environment, request.source.programDir, request.source.config, salt, request.source.modulesDir);
+    let lease: HostLease | undefined;
+    let succeeded = false;
     try {
       // A preview-only run of a mutating command shows what it would do, and asks nothing.
       const command = request.flags.previewOnly ? [request.command] : COMMAND_ARGS[request.command];
       const args = [...command, ...flagArgs(request.flags), '--stack', request.environment, '--non-interactive',
         '--color', 'never', '--exec-kind', 'auto.local'];
       if (request.message) args.push('--message', request.message);
+      const program = this.hosts && residentProgram(workspace.dir);
+      lease = program && (await this.hosts!.lend(request.environment, program, request.operationId));
+      if (lease) args.push('--client', lease.address);
+      this.runs[lease ? 'resident' : 'cold']++;
       if (this.options.tracesDir) args.push('--otel-traces', pathToFileURL(join(this.options.tracesDir, `${request.operationId}.json`)).href);
       // Saved plans are behind the CLI's experimental switch; it is set for these runs alone,
       // since with it every `up` would also make and enforce a plan of its own.
@@ -106,9 +127,11 @@ export class PulumiEngine implements Engine {
       const run = await runStackCommand(this.binary, {
         args, cwd: workspace.dir, env: { ...this.spawnEnv(request.operationId), ...experimental, ...confirmations }, signal: request.signal, onStdout: request.onOutput, onSpawn: request.onSpawn,
       }, (event) => request.onEvent(toEngineEvent(event)));
+      succeeded = run.exit.code === 0 && !request.signal.aborted;
       if (run.exit.code !== 0) throw toEngineFailure(run, { aborted: request.signal.aborted, hidePaths: workspace.exposedPaths });
       return { summary: run.summary, outputs: run.outputs && (redactState(run.outputs) as Record<string, unknown>) };
     } finally {
+      lease?.release(succeeded);
       workspace.remove();
     }
   }

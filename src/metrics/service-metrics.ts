@@ -25,7 +25,7 @@ export class ServiceMetrics {
   private readonly duration: Histogram<'type'>;
   private readonly wait: Histogram;
 
-  constructor(queries: MetricsQueries, environments: readonly string[]) {
+  constructor(queries: MetricsQueries, environments: readonly string[], engineRuns: () => Readonly<Record<string, number>> = () => ({})) {
     collectDefaultMetrics({ register: this.registry });
     const registers = [this.registry];
     // Three collectors read the same counts: one query per scrape.
@@ -66,6 +66,14 @@ export class ServiceMetrics {
     });
     this.duration = new Histogram({ name: 'stackpilot_operation_duration_seconds', help: 'From start to end of an operation', labelNames: ['type'] as const, buckets: OPERATION_SECONDS, registers });
     this.wait = new Histogram({ name: 'stackpilot_operation_wait_seconds', help: 'From queued to started', buckets: [0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600], registers });
+    new Counter({
+      name: 'stackpilot_engine_runs_total', help: 'Program runs by this process, by where the program ran: a resident language host, or a cold one started for the run',
+      labelNames: ['language_host'] as const, registers,
+      collect() {
+        this.reset();
+        for (const [host, count] of Object.entries(engineRuns())) this.inc({ language_host: host }, count);
+      },
+    });
     this.webhookDeliveries = new Counter({ name: 'stackpilot_webhook_deliveries_total', help: 'Webhook delivery attempts by result', labelNames: ['result'] as const, registers });
     this.authRefusals = new Counter({ name: 'stackpilot_auth_refusals_total', help: 'Refused requests and actions, by reason', labelNames: ['reason'] as const, registers });
     this.httpRequests = new Histogram({

@@ -51,7 +51,9 @@ describe.each(DATABASES)('program bundles on %s', (database) => {
   let bundled: { outputs: unknown; summary: unknown };
 
   beforeAll(async () => {
-    service = await startTestService({ database, fixture: 'typescript-project' });
+    // The program's own node process is what the first test reads: each run starts one here.
+    // Resident language hosts, which run bundles too, are tested in warm-engine.test.ts.
+    service = await startTestService({ database, fixture: 'typescript-project', config: { engineResidentHosts: false } });
   });
   afterAll(async () => {
     await tsxService?.stop(1000);

@@ -1,5 +1,6 @@
 // No process in the chain that runs the service keeps a secret in its initial environment,
-// where a Pulumi program could read it (/proc/<ancestor>/environ): not the server started with
+// where a Pulumi program could read it (/proc/<pid>/environ of its own process, the stack's
+// resident language host, and of every ancestor): not the server started with
 // secrets in its environment (as a container is), which restarts itself without them; not the
 // CLI, which gets the passphrase as a file and a postgres:// backend's password through
 // PGPASSFILE; not npm start given its secrets as files.
@@ -50,7 +51,10 @@ describe.skipIf(!DATABASES.includes('postgres'))('secrets and the environment pr
     cleanup.push(() => service.kill('SIGKILL'));
     const outputs = await probe(service);
     expect(outputs.environHits).toEqual([]);
-    expect(outputs.ancestors.join('\n')).toMatch(/pulumi/);
+    // The program runs in the stack's resident language host, a child of the server: its own
+    // environment is the first one read.
+    expect(outputs.ancestors[0]).toMatch(/resident-language-host\.cjs/);
+    expect(outputs.ancestors[1]).toMatch(/server\.ts/);
     expect(outputs.ancestors.join('\n')).toMatch(/server\.ts/);
   });
 

@@ -1,12 +1,19 @@
-// The warm path (Node's compile cache for the engine's programs, STACKPILOT_ENGINE_COMPILE_CACHE)
-// changes how fast a program starts, never what an operation does: the same operations give the
-// same results warm and cold, and when it is on, the cache is filled by the first run and its
-// entries are read, not written again, by the next.
-import { readdirSync, statSync } from 'node:fs';
+// The warm paths (Node's compile cache for the engine's programs, STACKPILOT_ENGINE_COMPILE_CACHE;
+// a resident language host per stack, STACKPILOT_ENGINE_RESIDENT_HOSTS) change how fast a program
+// starts, never what an operation does: the same operations give the same results warm and cold.
+// The compile cache is filled by the first run and its entries are read, not written again, by
+// the next; the resident host runs every program, is replaced after a failed run, and a host
+// that dies between operations costs the next one nothing but a cold start.
+import { credentials } from '@grpc/grpc-js';
+import languageGrpc from '@pulumi/pulumi/proto/language_grpc_pb.js';
+import languagePb from '@pulumi/pulumi/proto/language_pb.js';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { residentHostsOf } from '../support/process.js';
 import { startTestService, type TestService } from '../support/service.js';
 import { parseSse } from '../support/sse.js';
+import { waitFor } from '../support/wait.js';
 
 const CACHE = 'node-compile-cache';
 
@@ -22,12 +29,15 @@ function entries(dataDir: string): Map<string, number> {
 }
 
 /** What an operation did, without what differs between any two runs (ids, times). */
-async function outcome(service: TestService, type: string, payload: object = {}) {
+async function outcome(service: TestService, type: string, payload: object = {}, status = 'succeeded') {
   const created = await service.inject({ method: 'POST', url: '/v1/environments/development/operations', payload: { type, ...payload } });
   expect(created.statusCode).toBe(202);
   const { id } = created.json();
   const done = (await service.inject({ url: `/v1/operations/${id}?wait=60` })).json();
-  expect(done.status, done.error).toBe('succeeded');
+  expect(done.status, done.error).toBe(status);
+  // A failure's message, to the end of its first stack frame (the program's): the frames under it
+  // are the run script's in a cold run and the resident host's in a warm one.
+  if (status !== 'succeeded') return { status, errorCode: done.errorCode, error: (done.error as string).split(' at ').slice(0, 2).join(' at '), summary: done.summary };
   const events = parseSse((await service.inject({ url: `/v1/operations/${id}/events` })).body);
   const steps = events.filter((e) => e.event === 'resourcePre' || e.event === 'resOutputs')
     .map((e) => JSON.parse(e.data) as { metadata?: { op: string; urn: string } })
@@ -46,6 +56,15 @@ async function sequence(service: TestService, afterFirst: () => void = () => und
   return [first, await outcome(service, 'preview'), await outcome(service, 'update', { config: { set: { infraGeneration: '2' } } })];
 }
 
+/** Program runs by language host, from the service's own metric. */
+async function runsByHost(service: TestService): Promise<Record<string, number>> {
+  const metric = await service.integrations.metrics.registry.getSingleMetric('stackpilot_engine_runs_total')!.get();
+  return Object.fromEntries(metric.values.map((v) => [v.labels.language_host, v.value]));
+}
+
+/** This process's resident language hosts (the test services run in it). */
+const residentHosts = () => residentHostsOf(process.pid);
+
 describe('the warm engine path', () => {
   const services: TestService[] = [];
   afterEach(async () => {
@@ -53,7 +72,8 @@ describe('the warm engine path', () => {
   });
 
   it('gives every operation the same result as a cold run, and reuses the cache it fills', async () => {
-    const warm = await startTestService({ database: 'sqlite' });
+    // The compile cache alone: a resident host would load every module once and keep it.
+    const warm = await startTestService({ database: 'sqlite', config: { engineResidentHosts: false } });
     services.push(warm);
     expect(warm.config.engineCompileCache).toBe(true); // the default
     let filled = new Map<string, number>();
@@ -70,7 +90,7 @@ describe('the warm engine path', () => {
     // add entries with every run, and the cache would grow without end.
     expect([...after.keys()].filter((name) => !filled.has(name))).toEqual([]);
 
-    const cold = await startTestService({ database: 'sqlite', config: { engineCompileCache: false } });
+    const cold = await startTestService({ database: 'sqlite', config: { engineCompileCache: false, engineResidentHosts: false } });
     services.push(cold);
     const coldResults = await sequence(cold);
     expect(() => entries(cold.config.dataDir)).toThrow(/ENOENT/); // nothing was cached
@@ -78,5 +98,61 @@ describe('the warm engine path', () => {
     expect(warmResults).toEqual(coldResults);
     expect(coldResults[2]!.outputs).toMatchObject({ infraGeneration: '2' });
     expect(coldResults[1]!.summary).toEqual({ same: 5 });
+  });
+
+  it('runs every program of a stack in one resident host, with the results of cold runs, and replaces a host after a failed run', async () => {
+    const resident = await startTestService({ database: 'sqlite' });
+    services.push(resident);
+    expect(resident.config.engineResidentHosts).toBe(true); // the default
+    let host: number[] = [];
+    const residentResults = await sequence(resident, () => {
+      host = residentHosts();
+    });
+    expect(host).toHaveLength(1);
+    expect(residentHosts()).toEqual(host); // the same process ran all three
+    expect(await runsByHost(resident)).toEqual({ resident: 3, cold: 0 });
+
+    // Anything else that reaches the host's socket is refused: it runs only what the service announced.
+    const address = readFileSync(`/proc/${host[0]}/cmdline`, 'latin1').split('\0').filter(Boolean).at(-1)!;
+    expect(address).toMatch(/^unix:\//);
+    const client = new languageGrpc.LanguageRuntimeClient(address, credentials.createInsecure());
+    const stray = new languagePb.RunRequest().setPwd(resident.program.dir).setProject('fixture-project').setStack('development').setMonitorAddress('127.0.0.1:1');
+    const refused = await new Promise<languagePb.RunResponse>((resolve, reject) => client.run(stray, (error, response) => (error ? reject(error) : resolve(response!))));
+    client.close();
+    expect(refused.getError()).toMatch(/runs only the program Stackpilot started/);
+    expect(residentHosts()).toEqual(host);
+
+    // A program that fails: the same error as a cold run's, and the host that ran it is replaced.
+    const failed = await outcome(resident, 'update', { config: { set: { failWith: 'resident-canary-failure' } } }, 'failed');
+    expect(failed.error).toMatch(/Running program '<program>\/.*' failed with an unhandled exception: Error: resident-canary-failure at module\.exports .*index\.js:\d+:\d+/);
+    await waitFor('the failed run\'s host to end', () => !existsSync(`/proc/${host[0]}`), 10);
+    const recovered = await outcome(resident, 'update', { config: { set: { failWith: '' } } });
+    const second = residentHosts();
+    expect(second).toHaveLength(1);
+    expect(second[0]).not.toBe(host[0]);
+
+    // A host that dies between operations is replaced by the next operation's.
+    process.kill(second[0]!, 'SIGKILL');
+    await waitFor('the killed host to be reaped', () => !existsSync(`/proc/${second[0]}`), 10);
+    const afterKill = await outcome(resident, 'preview');
+    expect(afterKill.summary).toEqual({ same: 5 });
+    expect(residentHosts()).toHaveLength(1);
+    expect(await runsByHost(resident)).toEqual({ resident: 6, cold: 0 });
+
+    const cold = await startTestService({ database: 'sqlite', config: { engineCompileCache: false, engineResidentHosts: false } });
+    services.push(cold);
+    const coldResults = await sequence(cold);
+    const coldFailed = await outcome(cold, 'update', { config: { set: { failWith: 'resident-canary-failure' } } }, 'failed');
+    const coldRecovered = await outcome(cold, 'update', { config: { set: { failWith: '' } } });
+    expect(await runsByHost(cold)).toEqual({ resident: 0, cold: 5 });
+
+    expect(residentResults).toEqual(coldResults);
+    expect(failed).toEqual(coldFailed);
+    expect(recovered).toEqual(coldRecovered);
+    expect(coldResults[2]!.outputs).toMatchObject({ infraGeneration: '2' });
+
+    services.splice(services.indexOf(resident), 1);
+    await resident.close();
+    await waitFor('the hosts to end with the service', () => (residentHosts().length === 0 ? true : undefined), 10);
   });
 });

@@ -92,3 +92,14 @@ export function childrenOf(pid: number): number[] {
     return [];
   }
 }
+
+/** The resident language hosts a service in process `pid` started (its children running the host script). */
+export function residentHostsOf(pid: number): number[] {
+  return childrenOf(pid).filter((child) => {
+    try {
+      return readFileSync(`/proc/${child}/cmdline`, 'latin1').includes('resident-language-host.cjs');
+    } catch {
+      return false; // ended while being read
+    }
+  });
+}
