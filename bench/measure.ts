@@ -4,6 +4,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { engineProcessesByOperation } from '../src/engine/engine-processes.js';
+import { residentHostsOf } from '../test/support/process.js';
 
 export async function time(fn: () => Promise<unknown>): Promise<number> {
   const start = performance.now();
@@ -77,11 +78,27 @@ const CLOCK_TICKS = 100; // USER_HZ: 100 on every Linux this runs on
  * Samples the engine processes every `everyMs` until stopped: the peak resident memory of any
  * one operation, and the CPU time each operation's processes used (each process's last
  * sample: the CPU of its last moments, under `everyMs`, is missed, so this is a lower bound).
+ *
+ * A resident language host (this process's child, shared by the operations of its stack) carries
+ * no operation's tag: what all hosts used between start and stop is shared equally among the
+ * operations seen, and the largest host's memory is added to the peak (a host runs one operation
+ * at a time, so that bounds one operation's share from above).
  */
 export function sampleEngine(everyMs = 100): { stop(): { peakRss: number; cpuByOperation: Map<string, number> } } {
   let peakRss = 0;
+  let peakHostRss = 0;
   const cpu = new Map<string, Map<number, number>>();
+  const hostCpu = new Map<number, { first: number; last: number }>();
+  const sample = () => {
+    for (const pid of residentHostsOf(process.pid)) {
+      const used = cpuOf(pid);
+      hostCpu.set(pid, { first: hostCpu.get(pid)?.first ?? used, last: used });
+      peakHostRss = Math.max(peakHostRss, rssOf(pid));
+    }
+  };
+  sample();
   const timer = setInterval(() => {
+    sample();
     for (const [id, processes] of engineProcessesByOperation()) {
       peakRss = Math.max(peakRss, processes.reduce((sum, p) => sum + rssOf(p.pid), 0));
       const byPid = cpu.get(id) ?? new Map<number, number>();
@@ -92,7 +109,10 @@ export function sampleEngine(everyMs = 100): { stop(): { peakRss: number; cpuByO
   return {
     stop: () => {
       clearInterval(timer);
-      return { peakRss, cpuByOperation: new Map([...cpu].map(([id, byPid]) => [id, [...byPid.values()].reduce((a, b) => a + b, 0)])) };
+      sample();
+      const hostShare = [...hostCpu.values()].reduce((sum, h) => sum + h.last - h.first, 0) / Math.max(1, cpu.size);
+      const cpuByOperation = new Map([...cpu].map(([id, byPid]) => [id, [...byPid.values()].reduce((a, b) => a + b, 0) + hostShare]));
+      return { peakRss: peakRss + peakHostRss, cpuByOperation };
     },
   };
 }
