@@ -6,8 +6,8 @@
 //
 // A host is retired (ended, replaced at the next run) after a run that did not end clean, after
 // MAX_RUNS runs, when the program's node_modules (or npm's record of them) or node arguments
-// change, and after IDLE_MS
-// without a run, so an idle service does not keep a Node per stack in memory.
+// change, when it died, and after IDLE_MS without a run, so an idle service does not keep a
+// Node per stack in memory.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -2,8 +2,8 @@
 // a resident language host per stack, STACKPILOT_ENGINE_RESIDENT_HOSTS) change how fast a program
 // starts, never what an operation does: the same operations give the same results warm and cold.
 // The compile cache is filled by the first run and its entries are read, not written again, by
-// the next; the resident host runs every program, is replaced after a failed run, and a host
-// that dies between operations costs the next one nothing but a cold start.
+// the next; the resident host runs every program, refuses a Run it was not announced, and is
+// replaced after a failed run and when it dies between operations.
 import { credentials } from '@grpc/grpc-js';
 import languageGrpc from '@pulumi/pulumi/proto/language_grpc_pb.js';
 import languagePb from '@pulumi/pulumi/proto/language_pb.js';
