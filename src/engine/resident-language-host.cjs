@@ -25,6 +25,13 @@ const { createRequire } = moduleApi;
 const { join, sep } = require('node:path');
 const { realpathSync } = require('node:fs');
 
+// A host collects its garbage after each run: the program's modules and what they built are
+// unreachable then, but V8 would keep the heap they grew to until memory pressure, so a host's
+// RSS would climb run after run. The function comes from a context of its own, so the program
+// sees no global `gc` it would not have had in a cold run.
+require('node:v8').setFlagsFromString('--expose-gc');
+const collectGarbage = require('node:vm').runInNewContext('gc');
+
 const modulesDir = realpathSync(process.argv[2]);
 const fromProject = createRequire(join(modulesDir, '..', 'resident-host.js'));
 const fromPulumi = createRequire(fromProject.resolve('@pulumi/pulumi/package.json'));
@@ -45,6 +52,9 @@ const log = pulumiModule('log');
 const errors = pulumiModule('errors');
 const { defaultErrorMessage } = pulumiModule('cmd/run/error');
 const { grpcChannelOptions } = pulumiModule('runtime');
+// The SDK's leak check at exit is installed by the first promise it tracks and keeps the store
+// that promise was made in: made here, outside any run, it keeps no run's.
+debuggable.debuggablePromise(Promise.resolve(), 'resident language host');
 
 /** The run the service announced ({ id, dir, entry }): taken by the first Run for the program directory `dir`. */
 let armed;
@@ -105,6 +115,29 @@ function printedToEngine() {
   return () => streams.forEach((stream, i) => (stream.write = writes[i]));
 }
 
+/**
+ * Lets go of what the SDK keeps of a run after it ends, so that the run (its stack resource, and
+ * through it the program's modules and all they hold) can be collected. The SDK's disconnect
+ * closes only the engine connections made outside a per-run store; the run's own stay open, and
+ * their channels' timers (grpc-js's idle timer: 30 minutes) hold the run's store. The stack
+ * resource is also left on globalThis, for older copies of the SDK, and the program's modules in
+ * require's cache until the next run.
+ */
+function releaseRun() {
+  forgetProgramModules();
+  const runSettings = state.getStore().settings;
+  for (const client of [runSettings.monitor, runSettings.engine]) {
+    try {
+      client?.close();
+    } catch {
+      // closing a client that failed is not this run's concern
+    }
+  }
+  runSettings.monitor = undefined;
+  runSettings.engine = undefined;
+  globalThis.stackResource = undefined;
+}
+
 async function runProgram(request, run) {
   const reported = new Set();
   let interrupted = false;
@@ -131,6 +164,9 @@ async function runProgram(request, run) {
     await stack.runInPulumiStack(async () => {
       forgetProgramModules();
       const exported = require(run.entry);
+      // require() records the entry as a child of this module: dropped, or every run's module
+      // tree would stay reachable from here.
+      module.children.length = 0;
       return await (exported instanceof Function ? exported() : exported);
     });
     await settings.disconnect(true);
@@ -138,6 +174,7 @@ async function runProgram(request, run) {
     onUncaught(err);
     await settings.disconnect(false).catch(() => undefined);
   } finally {
+    releaseRun();
     restoreOutput();
     process.off('uncaughtException', onUncaught);
     process.off('unhandledRejection', onUncaught);
@@ -193,6 +230,7 @@ const languageRuntime = {
       // Node writes its compile cache when a process exits; this one stays, so it writes it here
       // (what the run compiled for the first time: nothing, once the host is warm).
       moduleApi.flushCompileCache?.();
+      collectGarbage();
       if (orphaned) process.exit(0);
     });
   },

@@ -65,6 +65,12 @@ async function runsByHost(service: TestService): Promise<Record<string, number>>
 /** This process's resident language hosts (the test services run in it). */
 const residentHosts = () => residentHostsOf(process.pid);
 
+/** A process's resident set, in MB. */
+function rssMb(pid: number): number {
+  const kb = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return Number(kb) / 1024;
+}
+
 describe('the warm engine path', () => {
   const services: TestService[] = [];
   afterEach(async () => {
@@ -154,5 +160,22 @@ describe('the warm engine path', () => {
     services.splice(services.indexOf(resident), 1);
     await resident.close();
     await waitFor('the hosts to end with the service', () => (residentHosts().length === 0 ? true : undefined), 10);
+  });
+
+  it('gives back what a run\'s program held: a resident host\'s memory stays flat run after run', async () => {
+    const service = await startTestService({ database: 'sqlite' });
+    services.push(service);
+    // Every run's program holds 32 MB while it is loaded: a host that kept any run's modules, or
+    // the memory they held, would grow by that much each run.
+    const BALLAST_MB = 32;
+    const first = await outcome(service, 'update', { config: { set: { ballastMb: String(BALLAST_MB) } } });
+    expect(first.outputs).toMatchObject({ ballastMb: BALLAST_MB });
+    const [host] = residentHosts();
+    await outcome(service, 'preview');
+    const settled = rssMb(host!);
+    for (let run = 0; run < 8; run++) expect((await outcome(service, 'preview')).summary).toEqual({ same: 5 });
+    expect(residentHosts()).toEqual([host]); // one host ran them all
+    // 8 runs that each kept their ballast would add 256 MB; the bound leaves room for V8's own heap.
+    expect(rssMb(host!) - settled).toBeLessThan(2 * BALLAST_MB);
   });
 });
