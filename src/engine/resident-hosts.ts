@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { statStamped } from '../file-stamp.js';
-import { installedModules, readProjectSettings } from './workspace.js';
+import { installedModules, NODE_PRELOAD_FLAGS, readProjectSettings } from './workspace.js';
 
 const HOST_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'resident-language-host.cjs');
 const START_TIMEOUT_MS = 30_000;
@@ -33,9 +33,6 @@ export interface ResidentProgram {
   nodeArgs: string[];
 }
 
-/** Node arguments that load code before the program: run once in a host, not once per run as they expect. */
-const PRELOADS = /^(--import|--require|-r|--loader|--experimental-loader)(=|$)/;
-
 /**
  * The resident form of the program in `workspaceDir`, or undefined when it must run cold: a
  * TypeScript or ES module program, a main that is not a package folder, node arguments that
@@ -45,9 +42,11 @@ export function residentProgram(workspaceDir: string): ResidentProgram | undefin
   const settings = readProjectSettings(workspaceDir) as { runtime?: unknown; main?: string };
   const runtime = typeof settings.runtime === 'object' && settings.runtime ? settings.runtime as { name?: string; options?: Record<string, unknown> } : { name: settings.runtime as string };
   if (runtime.name !== 'nodejs' || runtime.options?.typescript !== false) return undefined;
-  const nodeArgs = typeof runtime.options.nodeargs === 'string' ? runtime.options.nodeargs.split(/\s+/).filter(Boolean) : [];
-  if (runtime.options.nodeargs !== undefined && typeof runtime.options.nodeargs !== 'string') return undefined;
-  if (nodeArgs.some((arg) => PRELOADS.test(arg))) return undefined;
+  const { nodeargs } = runtime.options;
+  if (nodeargs !== undefined && typeof nodeargs !== 'string') return undefined;
+  const nodeArgs = nodeargs?.split(/\s+/).filter(Boolean) ?? [];
+  // Code a node argument preloads would run once in a host, not once per run as it expects.
+  if (nodeArgs.some((arg) => NODE_PRELOAD_FLAGS.includes(arg.split('=', 1)[0]!))) return undefined;
   const dir = resolve(workspaceDir, settings.main ?? '.');
   const entry = commonJsEntry(dir);
   const modulesDir = installedModules(workspaceDir);
@@ -59,7 +58,7 @@ export function residentProgram(workspaceDir: string): ResidentProgram | undefin
  * .package-lock.json: an install in place must not leave a host running the packages it
  * replaced), and the node arguments.
  */
-function kindOf(program: ResidentProgram): string {
+function hostKindOf(program: ResidentProgram): string {
   let installed = '';
   try {
     installed = statStamped(join(program.modulesDir, '.package-lock.json')).stamp;
@@ -122,13 +121,14 @@ export class ResidentHosts {
     if (this.stopped || this.starting.has(environment)) return undefined;
     let host = this.live.get(environment);
     if (host?.busy) return undefined;
+    const kind = hostKindOf(program);
     // A host that died (killed, out of memory) or was started for other packages is replaced.
-    if (host && (!host.child.connected || host.kind !== kindOf(program))) {
+    if (host && (!host.child.connected || host.kind !== kind)) {
       this.retire(environment, host);
       host = undefined;
     }
     if (!host) {
-      const starting = this.start(environment, program);
+      const starting = this.start(environment, program, kind);
       this.starting.set(environment, starting);
       host = await starting.finally(() => this.starting.delete(environment));
       if (!host || this.stopped) return undefined;
@@ -175,7 +175,7 @@ export class ResidentHosts {
     if (host.child.exitCode === null && host.child.signalCode === null) host.child.kill('SIGTERM');
   }
 
-  private start(environment: string, program: ResidentProgram): Promise<Host | undefined> {
+  private start(environment: string, program: ResidentProgram, kind: string): Promise<Host | undefined> {
     const { modulesDir, nodeArgs } = program;
     try {
       this.socketDir ??= mkdtempSync(join(tmpdir(), 'stackpilot-hosts-'));
@@ -216,7 +216,7 @@ export class ResidentHosts {
         settled = true;
         clearTimeout(timer);
         child.removeAllListeners('exit');
-        const host: Host = { child, address, kind: kindOf(program), runs: 0, busy: false };
+        const host: Host = { child, address, kind, runs: 0, busy: false };
         child.on('message', (ran: { type: string; clean?: boolean }) => {
           if (ran.type === 'ran') host.lastRunClean = ran.clean === true;
         });

@@ -42,6 +42,9 @@ export function programFiles(programDir: string): string[] {
   return [...files].filter((file) => existsSync(join(programDir, file)));
 }
 
+/** Node arguments that load code before a program's entry (how tsx is started, among others). */
+export const NODE_PRELOAD_FLAGS: readonly string[] = ['--import', '--require', '-r', '--loader', '--experimental-loader'];
+
 /**
  * The node_modules the program resolves its packages from, as Node would: its own, or the
  * nearest one above it (the container image installs them once, beside the service).

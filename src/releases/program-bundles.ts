@@ -24,7 +24,7 @@ import { buildSync, version as esbuildVersion, type BuildFailure, type Message }
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { programFiles, readProjectSettings } from '../engine/workspace.js';
+import { NODE_PRELOAD_FLAGS, programFiles, readProjectSettings } from '../engine/workspace.js';
 import type { TreeDigests } from './tree-digests.js';
 
 /** The bundle's folder inside a snapshot; a directory, so never one of the files its digest covers. */
@@ -173,18 +173,17 @@ function bundledProject(snapshotDir: string): Record<string, unknown> {
 
 /** Node arguments without the ones that load tsx (--import tsx, --import=tsx/esm, --require tsx/cjs...). */
 export function withoutTsx(nodeargs: string): string[] {
-  const loaders = ['--import', '--require', '-r', '--loader', '--experimental-loader'];
   const isTsx = (module: string | undefined) => module !== undefined && /^tsx(\/|$)/.test(module);
   const args = nodeargs.split(/\s+/).filter(Boolean);
   const kept: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
-    if (loaders.includes(arg) && isTsx(args[i + 1])) {
+    if (NODE_PRELOAD_FLAGS.includes(arg) && isTsx(args[i + 1])) {
       i++;
       continue;
     }
     const [flag, value] = arg.split('=', 2);
-    if (loaders.includes(flag!) && isTsx(value)) continue;
+    if (NODE_PRELOAD_FLAGS.includes(flag!) && isTsx(value)) continue;
     kept.push(arg);
   }
   return kept;
