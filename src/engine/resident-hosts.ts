@@ -80,6 +80,13 @@ function commonJsEntry(dir: string): string | undefined {
   return ['.js', '.cjs'].includes(extname(entry)) ? entry : undefined;
 }
 
+/** What a host is told before a run: the run's id, and the program it may run. */
+interface ArmedRun {
+  id: string;
+  dir: string;
+  entry: string;
+}
+
 /** A host lent to one run. */
 export interface HostLease {
   /** For the CLI's --client. */
@@ -122,24 +129,29 @@ export class ResidentHosts {
     let host = this.live.get(environment);
     if (host?.busy) return undefined;
     const kind = hostKindOf(program);
+    const run = { id: runId, dir: program.dir, entry: program.entry };
     // A host that died (killed, out of memory) or was started for other packages is replaced.
     if (host && (!host.child.connected || host.kind !== kind)) {
       this.retire(environment, host);
       host = undefined;
     }
     if (!host) {
-      const starting = this.start(environment, program, kind);
+      // A new host is armed for this run as it starts: it answers before it loads the SDK, and
+      // loads it while this run's CLI starts.
+      const starting = this.start(environment, program, kind, run);
       this.starting.set(environment, starting);
       host = await starting.finally(() => this.starting.delete(environment));
       if (!host || this.stopped) return undefined;
       this.live.set(environment, host);
-    }
-    host.busy = true;
-    clearTimeout(host.idle);
-    host.lastRunClean = undefined;
-    if (!(await this.arm(host, { id: runId, dir: program.dir, entry: program.entry }))) {
-      this.retire(environment, host);
-      return undefined;
+      host.busy = true;
+    } else {
+      host.busy = true;
+      clearTimeout(host.idle);
+      host.lastRunClean = undefined;
+      if (!(await this.arm(host, run))) {
+        this.retire(environment, host);
+        return undefined;
+      }
     }
     host.runs++;
     const lent = host;
@@ -175,7 +187,7 @@ export class ResidentHosts {
     if (host.child.exitCode === null && host.child.signalCode === null) host.child.kill('SIGTERM');
   }
 
-  private start(environment: string, program: ResidentProgram, kind: string): Promise<Host | undefined> {
+  private start(environment: string, program: ResidentProgram, kind: string, run: ArmedRun): Promise<Host | undefined> {
     const { modulesDir, nodeArgs } = program;
     try {
       this.socketDir ??= mkdtempSync(join(tmpdir(), 'stackpilot-hosts-'));
@@ -210,15 +222,23 @@ export class ResidentHosts {
       const timer = setTimeout(() => fail('no answer'), START_TIMEOUT_MS);
       child.once('error', (error) => fail(error.message));
       child.once('exit', (code) => fail(`exited with ${code}: ${stderr.trim().split('\n').at(-1) ?? ''}`));
-      child.on('message', (message: { type: string; port?: number; message?: string }) => {
+      // Started when it listens and holds this run: it loads the rest of the SDK after that.
+      let listening = false;
+      let armed = false;
+      child.on('message', (message: { type: string; id?: string; message?: string }) => {
         if (message.type === 'failed') fail(message.message ?? 'no reason given');
-        if (message.type !== 'ready' || settled) return;
+        if (settled) return;
+        if (message.type === 'listening') listening = true;
+        if (message.type === 'armed' && message.id === run.id) armed = true;
+        if (!listening || !armed) return;
         settled = true;
         clearTimeout(timer);
         child.removeAllListeners('exit');
         const host: Host = { child, address, kind, runs: 0, busy: false };
-        child.on('message', (ran: { type: string; clean?: boolean }) => {
-          if (ran.type === 'ran') host.lastRunClean = ran.clean === true;
+        child.on('message', (later: { type: string; clean?: boolean; message?: string }) => {
+          if (later.type === 'ran') host.lastRunClean = later.clean === true;
+          // Loading the SDK failed after the host listened: the run it was lent to fails with its CLI.
+          if (later.type === 'failed') this.onProblem(`the resident language host of ${environment} failed (${later.message ?? 'no reason given'}); it is replaced at the next run`);
         });
         child.once('exit', () => {
           clearTimeout(host.idle);
@@ -226,10 +246,11 @@ export class ResidentHosts {
         });
         settle(host);
       });
+      child.send({ type: 'arm', ...run }, (error) => error && fail(error.message));
     });
   }
 
-  private arm(host: Host, run: { id: string; dir: string; entry: string }): Promise<boolean> {
+  private arm(host: Host, run: ArmedRun): Promise<boolean> {
     return new Promise((settle) => {
       const timer = setTimeout(() => done(false), ARM_TIMEOUT_MS);
       const onMessage = (message: { type: string; id?: string }) => {

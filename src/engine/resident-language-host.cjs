@@ -37,24 +37,37 @@ const fromProject = createRequire(join(modulesDir, '..', 'resident-host.js'));
 const fromPulumi = createRequire(fromProject.resolve('@pulumi/pulumi/package.json'));
 const pulumiModule = (name) => fromPulumi(`./${name}`);
 
-// The run script installs source maps for stack traces before it loads the program.
-fromPulumi('source-map-support/register');
+// What the socket needs is loaded first: the host listens before the rest of @pulumi/pulumi
+// loads (most of its start-up), so the CLI of the run that started it can be on its way
+// meanwhile. A connection that comes early waits in the socket's backlog until the host serves.
 const grpc = fromPulumi('@grpc/grpc-js');
 const languageGrpc = pulumiModule('proto/language_grpc_pb');
 const languageProto = pulumiModule('proto/language_pb');
 const pluginProto = pulumiModule('proto/plugin_pb');
-const state = pulumiModule('runtime/state');
 const settings = pulumiModule('runtime/settings');
-const runtimeConfig = pulumiModule('runtime/config');
-const stack = pulumiModule('runtime/stack');
-const debuggable = pulumiModule('runtime/debuggable');
-const log = pulumiModule('log');
-const errors = pulumiModule('errors');
-const { defaultErrorMessage } = pulumiModule('cmd/run/error');
-const { grpcChannelOptions } = pulumiModule('runtime');
-// The SDK's leak check at exit is installed by the first promise it tracks and keeps the store
-// that promise was made in: made here, outside any run, it keeps no run's.
-debuggable.debuggablePromise(Promise.resolve(), 'resident language host');
+
+let state, runtimeConfig, stack, debuggable, log, errors, defaultErrorMessage;
+/** The rest of the SDK, loaded once the host listens; a Run waits for it. */
+function loadRuntime() {
+  // The run script installs source maps for stack traces before it loads the program.
+  fromPulumi('source-map-support/register');
+  state = pulumiModule('runtime/state');
+  runtimeConfig = pulumiModule('runtime/config');
+  stack = pulumiModule('runtime/stack');
+  debuggable = pulumiModule('runtime/debuggable');
+  log = pulumiModule('log');
+  errors = pulumiModule('errors');
+  ({ defaultErrorMessage } = pulumiModule('cmd/run/error'));
+  // What `require('@pulumi/pulumi')` in the program loads: ready before its first run.
+  fromProject('@pulumi/pulumi');
+  // The SDK's leak check at exit is installed by the first promise it tracks and keeps the store
+  // that promise was made in: made here, outside any run, it keeps no run's.
+  debuggable.debuggablePromise(Promise.resolve(), 'resident language host');
+  // The run script's first step: v8's inspector hooks, which serializing a function needs.
+  return pulumiModule('runtime/closure/v8Hooks').isInitializedAsync();
+}
+let runtimeLoaded;
+const runtimeReady = new Promise((resolve) => (runtimeLoaded = resolve));
 
 /** The run the service announced ({ id, dir, entry }): taken by the first Run for the program directory `dir`. */
 let armed;
@@ -214,7 +227,7 @@ const languageRuntime = {
       send({ type: 'ran', id: run.id, clean: false });
       process.exit(0);
     });
-    state.withLocalStorage(() => runProgram(request, run)).then(
+    runtimeReady.then(() => state.withLocalStorage(() => runProgram(request, run))).then(
       (outcome) => {
         if (outcome.failed) response.setBail(true); // the error is already in the engine's diagnostics
         send({ type: 'ran', id: run.id, clean: !outcome.failed && !outcome.interrupted && outcome.leaked === 0 });
@@ -253,17 +266,26 @@ process.on('disconnect', () => {
   setTimeout(() => running || process.exit(0), ARMED_WAIT_MS).unref();
 });
 
-// The run script's first step: v8's inspector hooks, which serializing a function needs.
-const hooks = pulumiModule('runtime/closure/v8Hooks').isInitializedAsync();
-const server = new grpc.Server(grpcChannelOptions);
+const server = new grpc.Server(settings.grpcChannelOptions);
 server.addService(languageGrpc.LanguageRuntimeService, languageRuntime);
-server.bindAsync(process.argv[3], grpc.ServerCredentials.createInsecure(), (error, port) => {
+server.bindAsync(process.argv[3], grpc.ServerCredentials.createInsecure(), (error) => {
   if (error) {
     send({ type: 'failed', message: error.message });
     process.exit(1);
   }
-  hooks.then(() => send({ type: 'ready', port }), (err) => {
-    send({ type: 'failed', message: err.message });
-    process.exit(1);
+  send({ type: 'listening' });
+  // After the poll that reads the service's first `arm` (sent as the host started), so the host
+  // answers it before it spends its start-up loading.
+  setImmediate(() => {
+    let loaded;
+    try {
+      loaded = loadRuntime();
+    } catch (err) {
+      loaded = Promise.reject(err);
+    }
+    loaded.then(runtimeLoaded, (err) => {
+      send({ type: 'failed', message: err instanceof Error ? err.message : String(err) });
+      process.exit(1);
+    });
   });
 });
