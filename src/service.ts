@@ -111,7 +111,9 @@ export interface Service {
 
 export async function startService(config: Config, logger: Logger): Promise<Service> {
   const catalog = EnvironmentCatalog.load(config.projectDir);
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }).catch((error: Error) => {
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl, dataDir: config.dataDir, idleTransactionTimeoutMs: config.leaseSeconds * 1000,
+  }).catch((error: Error) => {
     throw new StartupError(`cannot open the database: ${error.message.split('\n')[0]} (check DATABASE_URL, or STACKPILOT_DATA_DIR for SQLite)`);
   });
   const { db, dialect } = database;

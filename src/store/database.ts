@@ -19,9 +19,23 @@ export interface OpenDatabase {
   close(): Promise<void>;
 }
 
-export async function openDatabase(options: { databaseUrl?: string; dataDir: string }): Promise<OpenDatabase> {
+export interface DatabaseOptions {
+  databaseUrl?: string;
+  dataDir: string;
+  /**
+   * PostgreSQL ends a session that stays this long inside a transaction without a statement,
+   * so its locks go with it (the service passes its lease period). A replica frozen between two
+   * statements (SIGSTOP, a paused VM, a long stall) otherwise holds its row and advisory locks
+   * for as long as it is frozen, and the replica recovering its operation after one lease
+   * would wait on them with no end. No transaction of the service waits on anything but the
+   * database, so a live one never comes near a lease.
+   */
+  idleTransactionTimeoutMs?: number;
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<OpenDatabase> {
   const dialect: DialectName = options.databaseUrl ? 'postgres' : 'sqlite';
-  const pool = options.databaseUrl ? postgresPool(options.databaseUrl) : undefined;
+  const pool = options.databaseUrl ? postgresPool(options.databaseUrl, options.idleTransactionTimeoutMs) : undefined;
   const db = new Kysely<Database>({
     dialect: pool ? new PostgresDialect({ pool }) : new SqliteDialect({ database: withStatementCache(openSqlite(options.dataDir)) }),
   });
@@ -29,8 +43,11 @@ export async function openDatabase(options: { databaseUrl?: string; dataDir: str
   return { db, dialect, pool, close: () => db.destroy() };
 }
 
-function postgresPool(connectionString: string): pg.Pool {
-  const pool = new pg.Pool({ connectionString: withLibpqSslModes(connectionString), max: 10 });
+function postgresPool(connectionString: string, idleTransactionTimeoutMs: number | undefined): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: withLibpqSslModes(connectionString), max: 10,
+    ...(idleTransactionTimeoutMs ? { idle_in_transaction_session_timeout: idleTransactionTimeoutMs } : {}),
+  });
   // A connection the server closes (restart, failover, an admin's terminate) must not crash the
   // process, idle in the pool or checked out between two queries of a transaction: the query
   // in flight fails, and the pool opens another connection for the next one.
