@@ -85,10 +85,11 @@ describe.each(DATABASES)('crash recovery on %s', (kind) => {
   async function startUpdate(service: ServiceProcess) {
     setFileConfig(program, 'development', 'sleepMs', '30000');
     const { id } = (await api(service, '/v1/environments/development/operations', { method: 'POST', body: { type: 'update' } })).json();
+    // The update behind it runs the program without the wait: an operation runs the
+    // configuration version it was queued with, and the stack file is brought in as one then.
+    setFileConfig(program, 'development', 'sleepMs', '0');
     const behind = (await api(service, '/v1/environments/development/operations', { method: 'POST', body: { type: 'update', message: 'queued behind' } })).json();
     await untilLocked(service, 'development');
-    // The update behind it runs the program without the wait (each run reads the configuration as it starts).
-    setFileConfig(program, 'development', 'sleepMs', '0');
     return { id, behindId: behind.id as string, engine: engineProcesses(id) };
   }
 
