@@ -143,7 +143,6 @@ export class ResidentHosts {
       host = await starting.finally(() => this.starting.delete(environment));
       if (!host || this.stopped) return undefined;
       this.live.set(environment, host);
-      host.busy = true;
     } else {
       host.busy = true;
       clearTimeout(host.idle);
@@ -234,7 +233,8 @@ export class ResidentHosts {
         settled = true;
         clearTimeout(timer);
         child.removeAllListeners('exit');
-        const host: Host = { child, address, kind, runs: 0, busy: false };
+        // Started for a run: busy from the start.
+        const host: Host = { child, address, kind, runs: 0, busy: true };
         child.on('message', (later: { type: string; clean?: boolean; message?: string }) => {
           if (later.type === 'ran') host.lastRunClean = later.clean === true;
           // Loading the SDK failed after the host listened: the run it was lent to fails with its CLI.

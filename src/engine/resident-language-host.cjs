@@ -282,13 +282,8 @@ server.bindAsync(process.argv[3], grpc.ServerCredentials.createInsecure(), (erro
   // After the poll that reads the service's first `arm` (sent as the host started), so the host
   // answers it before it spends its start-up loading.
   setImmediate(() => {
-    let loaded;
-    try {
-      loaded = loadRuntime();
-    } catch (err) {
-      loaded = Promise.reject(err);
-    }
-    loaded.then(runtimeLoaded, (err) => {
+    // A throw from loadRuntime becomes this promise's rejection.
+    new Promise((resolve) => resolve(loadRuntime())).then(runtimeLoaded, (err) => {
       send({ type: 'failed', message: err instanceof Error ? err.message : String(err) });
       process.exit(1);
     });
